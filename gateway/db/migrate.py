@@ -1,0 +1,53 @@
+"""Alembic, driven from Python: used by `aerie db`, `aerie serve` and the tests.
+
+The scripts live in the top-level `migrations/` package; this module finds them relative to the
+installed package so the commands work from any directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+import migrations
+
+MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config for the database at `url`."""
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at `url` up to `revision`."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at `url` down to `revision` (`base` empties it)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def head_revisions() -> set[str]:
+    """The revisions a fully migrated database is at."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return set(script.get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    """The revisions the database behind `engine` is at (empty before the first upgrade)."""
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def is_at_head(engine: Engine) -> bool:
+    return current_revisions(engine) == head_revisions()
