@@ -1,8 +1,55 @@
 """Every model module, imported so `Base.metadata` is complete (Alembic and tests rely on it)."""
 
 from gateway.db.models.audit import AuditEntry
+from gateway.db.models.provenance import (
+    DagStatus,
+    Host,
+    Integrity,
+    Invocation,
+    Job,
+    JobEdge,
+    JobInstance,
+    JobState,
+    MonitorCursor,
+    RCLfn,
+    RCMeta,
+    RCPfn,
+    Tag,
+    Task,
+    TaskEdge,
+    TaskMeta,
+    Workflow,
+    WorkflowFiles,
+    WorkflowMeta,
+    WorkflowState,
+)
 from gateway.db.models.run import Run
 from gateway.db.models.token import ApiToken
 from gateway.db.models.user import User
 
-__all__ = ["ApiToken", "AuditEntry", "Run", "User"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "DagStatus",
+    "Host",
+    "Integrity",
+    "Invocation",
+    "Job",
+    "JobEdge",
+    "JobInstance",
+    "JobState",
+    "MonitorCursor",
+    "RCLfn",
+    "RCMeta",
+    "RCPfn",
+    "Run",
+    "Tag",
+    "Task",
+    "TaskEdge",
+    "TaskMeta",
+    "User",
+    "Workflow",
+    "WorkflowFiles",
+    "WorkflowMeta",
+    "WorkflowState",
+]
