@@ -17,6 +17,14 @@ def main() -> None:
 
 def _register() -> None:
     """Attach every area's commands; imported lazily so `aerie --help` stays fast."""
+    from gateway.cli import db, serve, tokens, users, worker
+
+    main.add_command(serve.serve)
+    main.add_command(worker.worker)
+    main.add_command(worker.beat)
+    main.add_command(db.db)
+    main.add_command(users.users)
+    main.add_command(tokens.tokens)
 
 
 _register()
