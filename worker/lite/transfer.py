@@ -1,0 +1,429 @@
+"""Moving files by URL, and ``aerie-lite transfer <job>.in`` (pegasus-transfer's job).
+
+Schemes: ``file://`` (copy; ``symlink://`` as a destination makes a link), ``http(s)://`` (read
+only, with ``urllib``), ``scp://user@host[:port]/path`` through the ``scp`` client and
+``s3://bucket/key`` through ``aws`` or ``s3cmd`` when they are on ``PATH``.  Anything else, or a
+missing client, is a ``TransferError`` that names the URL, so the job's record says exactly which
+file could not be moved and why.
+
+The ``.in`` format is Pegasus's (SPEC.md §2.13): a JSON list of ``transfer`` entries
+(``src_urls``/``dest_urls``, each ``{site_label, url, priority?}``; ``generate_checksum`` and
+``verify_checksum_remote`` flags), ``mkdir`` and ``remove`` entries with a ``target``.  Checksums
+that ``generate_checksum`` asks for are written to ``<job>.meta`` beside the ``.in`` (Pegasus has
+pegasus-exitcode write that file; our transfer nodes have no POST script, so we write it here).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+HTTP_TIMEOUT = 60.0
+
+
+class TransferError(Exception):
+    """A URL that could not be read or written; the message names it."""
+
+
+def local_path(url: str) -> str | None:
+    """The filesystem path of a ``file://``/``symlink://`` URL or a bare path, else None."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("file", "symlink"):
+        return None
+    if parts.netloc not in ("", "localhost"):
+        # file://host/path: Pegasus writes file:///path; treat a stray host as part of the path.
+        return unquote("/" + parts.netloc + parts.path)
+    return unquote(parts.path)
+
+
+def _ensure_parent(path: str) -> None:
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+
+
+def _run_tool(argv: list[str], url: str) -> None:
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=3600)
+    except OSError as exc:
+        raise TransferError(f"{url}: cannot run {argv[0]}: {exc.strerror}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise TransferError(f"{url}: {argv[0]} timed out") from exc
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        tail = err[-1] if err else f"exit code {proc.returncode}"
+        raise TransferError(f"{url}: {argv[0]} failed: {tail}")
+
+
+def _scp_remote(url: str) -> tuple[list[str], str]:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host:
+        raise TransferError(f"{url}: scp URL without a host")
+    user = f"{parts.username}@" if parts.username else ""
+    opts = ["-q", "-o", "BatchMode=yes"]
+    if parts.port:
+        opts += ["-P", str(parts.port)]
+    return opts, f"{user}{host}:{unquote(parts.path)}"
+
+
+def _s3_target(url: str) -> str:
+    # Pegasus writes s3://user@site/bucket/key; the CLIs want s3://bucket/key.
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return "s3:/" + parts.path
+    return url
+
+
+def _s3_tool(url: str) -> str:
+    for tool in ("aws", "s3cmd"):
+        path = shutil.which(tool)
+        if path:
+            return path
+    raise TransferError(f"{url}: s3 transfers need the 'aws' or 's3cmd' client on PATH")
+
+
+def _scp_tool(url: str) -> str:
+    path = shutil.which("scp")
+    if not path:
+        raise TransferError(f"{url}: scp transfers need the 'scp' client on PATH")
+    return path
+
+
+def fetch(url: str, dest: str) -> int:
+    """Copy ``url`` to the local path ``dest``; returns the bytes written."""
+    _ensure_parent(dest)
+    src = local_path(url)
+    if src is not None:
+        try:
+            if os.path.lexists(dest) and os.path.samefile(src, dest):
+                return os.path.getsize(dest)
+            shutil.copyfile(src, dest)
+        except OSError as exc:
+            raise TransferError(f"{url}: cannot copy to {dest}: {exc.strerror}") from exc
+        return os.path.getsize(dest)
+    scheme = urlsplit(url).scheme
+    if scheme in ("http", "https"):
+        import urllib.error
+        import urllib.request
+
+        tmp = f"{dest}.part{os.getpid()}"
+        try:
+            req = urllib.request.Request(url, headers={"User-Agent": "aerie-lite"})
+            with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT) as resp, open(tmp, "wb") as out:
+                shutil.copyfileobj(resp, out, 1 << 20)
+            os.replace(tmp, dest)
+        except urllib.error.HTTPError as exc:
+            raise TransferError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+        except urllib.error.URLError as exc:
+            raise TransferError(f"{url}: {exc.reason}") from exc
+        except (OSError, ValueError) as exc:
+            raise TransferError(f"{url}: {exc}") from exc
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return os.path.getsize(dest)
+    if scheme == "scp":
+        tool = _scp_tool(url)
+        opts, remote = _scp_remote(url)
+        _run_tool([tool, *opts, remote, dest], url)
+        return os.path.getsize(dest)
+    if scheme == "s3":
+        tool = _s3_tool(url)
+        target = _s3_target(url)
+        if tool.endswith("s3cmd"):
+            _run_tool([tool, "--force", "get", target, dest], url)
+        else:
+            _run_tool([tool, "s3", "cp", "--only-show-errors", target, dest], url)
+        return os.path.getsize(dest)
+    raise TransferError(f"{url}: unsupported URL scheme {scheme!r}")
+
+
+def put(src: str, url: str) -> int:
+    """Copy the local file ``src`` to ``url``; returns the bytes copied."""
+    size = os.path.getsize(src)
+    if url.startswith("symlink://"):
+        dest = local_path(url)
+        assert dest is not None
+        _ensure_parent(dest)
+        if os.path.lexists(dest):
+            os.unlink(dest)
+        os.symlink(os.path.abspath(src), dest)
+        return size
+    dest_path = local_path(url)
+    if dest_path is not None:
+        _ensure_parent(dest_path)
+        try:
+            if os.path.lexists(dest_path) and os.path.samefile(src, dest_path):
+                return size
+            tmp = f"{dest_path}.part{os.getpid()}"
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest_path)
+        except OSError as exc:
+            raise TransferError(f"{url}: cannot write: {exc.strerror}") from exc
+        return size
+    scheme = urlsplit(url).scheme
+    if scheme == "scp":
+        tool = _scp_tool(url)
+        opts, remote = _scp_remote(url)
+        _run_tool([tool, *opts, src, remote], url)
+        return size
+    if scheme == "s3":
+        tool = _s3_tool(url)
+        target = _s3_target(url)
+        if tool.endswith("s3cmd"):
+            _run_tool([tool, "--force", "put", src, target], url)
+        else:
+            _run_tool([tool, "s3", "cp", "--only-show-errors", src, target], url)
+        return size
+    if scheme in ("http", "https"):
+        raise TransferError(f"{url}: http(s) URLs cannot be written to")
+    raise TransferError(f"{url}: unsupported URL scheme {scheme!r}")
+
+
+def fetch_first(urls: list[str] | tuple[str, ...], dest: str) -> tuple[str, int]:
+    """Try each URL in turn; the one that worked and the bytes, or every error at once."""
+    errors = []
+    for url in urls:
+        try:
+            return url, fetch(url, dest)
+        except TransferError as exc:
+            errors.append(str(exc))
+    raise TransferError("; ".join(errors) if errors else f"no URL to fetch {dest} from")
+
+
+def mkdir(url: str) -> None:
+    path = local_path(url)
+    if path is not None:
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            raise TransferError(f"{url}: cannot create directory: {exc.strerror}") from exc
+        return
+    scheme = urlsplit(url).scheme
+    if scheme == "scp":
+        parts = urlsplit(url)
+        user = f"{parts.username}@" if parts.username else ""
+        ssh = shutil.which("ssh")
+        if not ssh:
+            raise TransferError(f"{url}: creating remote directories needs 'ssh' on PATH")
+        port = ["-p", str(parts.port)] if parts.port else []
+        _run_tool(
+            [ssh, "-o", "BatchMode=yes", *port, f"{user}{parts.hostname}", "mkdir", "-p",
+             unquote(parts.path)],
+            url,
+        )  # fmt: skip
+        return
+    if scheme == "s3":
+        return  # object stores have no directories
+    raise TransferError(f"{url}: cannot create a directory for scheme {scheme!r}")
+
+
+def remove(url: str, recursive: bool) -> None:
+    path = local_path(url)
+    if path is None:
+        raise TransferError(f"{url}: cleanup supports file:// URLs only")
+    try:
+        if os.path.islink(path) or os.path.isfile(path):
+            os.unlink(path)
+        elif os.path.isdir(path):
+            if recursive:
+                shutil.rmtree(path)
+            else:
+                os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise TransferError(f"{url}: cannot remove: {exc.strerror}") from exc
+
+
+def _truthy(v: Any) -> bool:
+    return v is True or (isinstance(v, str) and v.strip().lower() == "true")
+
+
+def _urls(entry: dict[str, Any], key: str, where: str) -> list[str]:
+    items = entry.get(key)
+    if not isinstance(items, list) or not items:
+        raise TransferError(f"{where}: field {key}: expected a non-empty list of URLs")
+    urls = []
+    for i, item in enumerate(sorted(items, key=lambda u: -int(u.get("priority") or 0))):
+        url = item.get("url") if isinstance(item, dict) else None
+        if not isinstance(url, str) or not url:
+            raise TransferError(f"{where}: field {key}[{i}].url: expected a URL")
+        urls.append(url)
+    return urls
+
+
+def run_in_file(path: str) -> dict[str, Any]:
+    """Carry out a Pegasus ``.in`` transfer list; returns counts and the checksums it made.
+
+    Raises ``TransferError`` naming the ``.in`` file, the entry and the URL on the first failure.
+    """
+    import json
+
+    from . import integrity
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            entries = json.load(fh)
+    except OSError as exc:
+        raise TransferError(f"{path}: cannot read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise TransferError(f"{path}: invalid JSON: {exc}") from exc
+    if not isinstance(entries, list):
+        raise TransferError(f"{path}: expected a JSON list of transfer entries")
+    here = os.path.dirname(os.path.abspath(path))
+    known: dict[str, tuple[str, str]] | None = None
+    stats: dict[str, Any] = {"files": 0, "bytes": 0, "mkdir": 0, "remove": 0, "checksums": []}
+    for n, entry in enumerate(entries):
+        where = f"{path}: entry {n} (id {entry.get('id', '?') if isinstance(entry, dict) else '?'})"
+        if not isinstance(entry, dict):
+            raise TransferError(f"{where}: expected an object")
+        kind = entry.get("type", "transfer")
+        if kind in ("mkdir", "remove"):
+            target = entry.get("target")
+            url = target.get("url") if isinstance(target, dict) else None
+            if not isinstance(url, str):
+                raise TransferError(f"{where}: field target.url: expected a URL")
+            try:
+                if kind == "mkdir":
+                    mkdir(url)
+                    stats["mkdir"] += 1
+                else:
+                    remove(url, _truthy(target.get("recursive")))  # type: ignore[union-attr]
+                    stats["remove"] += 1
+            except TransferError as exc:
+                raise TransferError(f"{where}: {exc}") from exc
+            continue
+        if kind != "transfer":
+            raise TransferError(f"{where}: field type: unknown entry type {kind!r}")
+        lfn = entry.get("lfn")
+        src_urls = _urls(entry, "src_urls", where)
+        dest_urls = _urls(entry, "dest_urls", where)
+        tmpdir = None
+        try:
+            first = dest_urls[0]
+            first_path = local_path(first)
+            if first_path is not None and not first.startswith("symlink://"):
+                _, size = fetch_first(src_urls, first_path)
+                local_copy = first_path
+                rest = dest_urls[1:]
+            else:
+                # Remote or symlink destination: stage through a local source if there is one.
+                local_src = next((p for u in src_urls if (p := local_path(u)) is not None), None)
+                if local_src is None:
+                    tmpdir = os.path.join(here, f".aerie-transfer-{os.getpid()}")
+                    local_copy = os.path.join(tmpdir, os.path.basename(str(lfn or "file")))
+                    fetch_first(src_urls, local_copy)
+                else:
+                    local_copy = local_src
+                size = 0
+                rest = dest_urls
+            for url in rest:
+                size = put(local_copy, url)
+        except TransferError as exc:
+            raise TransferError(f"{where} (lfn {lfn}): {exc}") from exc
+        stats["files"] += 1
+        stats["bytes"] += size
+        gen = _truthy(entry.get("generate_checksum"))
+        verify = _truthy(entry.get("verify_checksum_remote"))
+        if (gen or verify) and os.path.isfile(local_copy):
+            sha, timing = integrity.sha256_file(local_copy)
+            if verify and lfn:
+                if known is None:
+                    known = integrity.read_meta_dir(here)
+                    if os.path.abspath(os.getcwd()) != here:
+                        known.update(integrity.read_meta_dir(os.getcwd()))
+                expected = known.get(str(lfn))
+                if expected and expected[0] != sha:
+                    raise TransferError(
+                        f"{where} (lfn {lfn}): checksum mismatch at {dest_urls[0]}: expected "
+                        f"{expected[0]} from {expected[1]}, got {sha}"
+                    )
+            if gen and lfn:
+                stats["checksums"].append(
+                    integrity.meta_entry(str(lfn), os.path.getsize(local_copy), sha, timing)
+                )
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    return stats
+
+
+def _transformation(in_file: str) -> str:
+    """Pegasus's names for auxiliary jobs, by what the ``.in`` holds."""
+    try:
+        with open(in_file, encoding="utf-8") as fh:
+            import json
+
+            kinds = {e.get("type", "transfer") for e in json.load(fh) if isinstance(e, dict)}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return "pegasus::transfer"
+    if kinds == {"mkdir"}:
+        return "pegasus::dirmanager"
+    if kinds == {"remove"}:
+        return "pegasus::cleanup"
+    return "pegasus::transfer"
+
+
+def main(argv: list[str], out: Any = None, err: Any = None) -> int:
+    """``aerie-lite transfer <job>.in``: do the list, write ``<job>.meta``, print a record."""
+    import sys
+
+    from . import integrity
+    from . import invocation as inv
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        err.write("usage: aerie-lite transfer <job>.in\n")
+        return 2
+    in_file = argv[0]
+    job = os.path.basename(in_file)
+    job = job[:-3] if job.endswith(".in") else job
+    t0 = time.time()
+    rec = inv.new_record(
+        job_id=job,
+        job_name=job,
+        transformation=_transformation(in_file),
+        start=inv.iso_utc(t0),
+        cwd=os.getcwd(),
+        argv=["aerie-lite", "transfer", in_file],
+    )
+    code = 0
+    try:
+        stats = run_in_file(in_file)
+        if stats["checksums"]:
+            base = in_file[:-3] if in_file.endswith(".in") else in_file
+            integrity.write_meta(base + ".meta", stats["checksums"])
+        rec["stage_in"] = {"files": stats["files"], "bytes": stats["bytes"]}
+        rec["outputs"] = [
+            {
+                "lfn": e["_id"],
+                "size": int(e["_attributes"]["size"]),
+                "sha256": e["_attributes"]["checksum.value"],
+            }
+            for e in stats["checksums"]
+        ]
+        rec["stdout_tail"] = (
+            f"{stats['files']} transfers ({stats['bytes']} bytes), {stats['mkdir']} mkdir, "
+            f"{stats['remove']} remove\n"
+        )
+        rec["exitcode"] = 0
+        rec["raw_status"] = 0
+    except TransferError as exc:
+        rec["exitcode"] = 1
+        rec["raw_status"] = 256
+        rec["failed_step"] = "exec"
+        rec["error"] = f"exec: {exc}"
+        err.write(f"aerie-lite transfer: {exc}\n")
+        code = 1
+    rec["duration"] = round(time.time() - t0, 6)
+    out.write(inv.dumps(rec) + "\n")
+    out.flush()
+    return code
