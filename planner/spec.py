@@ -448,6 +448,11 @@ class Replica:
 class ReplicaCatalog:
     """`rc-5.0.yml`; inline in a workflow the `pegasus` key may be left out."""
 
+    source_file: str | None = dataclasses.field(default=None, init=False, compare=False, repr=False)
+    """The file this document was loaded from (set by `planner.loader`; None if built in code)."""
+    source_prefix: str = dataclasses.field(default="", init=False, compare=False, repr=False)
+    """Path of this document inside its file (`transformationCatalog` for an inline catalog)."""
+
     @model_validator(mode="before")
     @classmethod
     def _drop_vendor_keys(cls, data: Any) -> Any:
@@ -527,6 +532,11 @@ class Container:
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class TransformationCatalog:
     """`tc-5.0.yml`; inline in a workflow the `pegasus` key may be left out."""
+
+    source_file: str | None = dataclasses.field(default=None, init=False, compare=False, repr=False)
+    """The file this document was loaded from (set by `planner.loader`; None if built in code)."""
+    source_prefix: str = dataclasses.field(default="", init=False, compare=False, repr=False)
+    """Path of this document inside its file (`transformationCatalog` for an inline catalog)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -623,6 +633,11 @@ class Site:
 class SiteCatalog:
     """`sc-5.0.yml`; inline in a workflow the `pegasus` key may be left out."""
 
+    source_file: str | None = dataclasses.field(default=None, init=False, compare=False, repr=False)
+    """The file this document was loaded from (set by `planner.loader`; None if built in code)."""
+    source_prefix: str = dataclasses.field(default="", init=False, compare=False, repr=False)
+    """Path of this document inside its file (`transformationCatalog` for an inline catalog)."""
+
     @model_validator(mode="before")
     @classmethod
     def _drop_vendor_keys(cls, data: Any) -> Any:
@@ -661,6 +676,11 @@ class Workflow:
     metadata: Metadata = Field(default_factory=dict)
     extensions: dict[str, Any] = Field(default_factory=dict, validation_alias="x-extensions")
     """Top-level `x-*` keys as written (e.g. `x-pegasus: {apiLang, createdBy, createdOn}`)."""
+
+    source_file: str | None = dataclasses.field(default=None, init=False, compare=False, repr=False)
+    """The file this document was loaded from (set by `planner.loader`; None if built in code)."""
+    source_prefix: str = dataclasses.field(default="", init=False, compare=False, repr=False)
+    """Path of this document inside its file (`transformationCatalog` for an inline catalog)."""
 
     @model_validator(mode="before")
     @classmethod

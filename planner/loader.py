@@ -1,0 +1,592 @@
+"""Read Pegasus 5.0 YAML documents into `planner.spec` models; report every problem with its line.
+
+Two paths, because a 100k-job workflow is ~80 MB of YAML and line tracking is what makes YAML slow:
+
+- Fast path (every load): `yaml_rs` (a Rust YAML parser; PyYAML's C loader is ~15x slower on big
+  workflows) turns the text into plain Python data, and pydantic-core validates it into the frozen
+  spec dataclasses in one pass that collects *all* schema problems.
+- Error path (only when there are problems): PyYAML composes the text into nodes with marks, and
+  each problem's field path (`jobs[3].uses[0].type`) is walked down that node tree to its line.
+
+So a valid document never pays for line numbers, and an invalid one reports every problem at
+once (raised together as `SpecError`), each like
+`wf.yml:41: jobs[3].uses[0].type: 'inptu' is not one of none, input, output, inout, checkpoint`.
+
+YAML dialect: documents are read as YAML 1.2 core (what `yaml_rs` implements): `yes`/`no`/`on`/`off`
+are strings, not booleans, and timestamps stay strings. Everything `Pegasus.api` writes (PyYAML
+quotes ambiguous scalars) reads back the same under both. Duplicate mapping keys are errors.
+
+Catalogs may use `${VAR}` references (as Pegasus's site and transformation catalogs do); they are
+expanded only when the caller passes an environment (`env=`), never from the server's own
+environment implicitly: an uploaded catalog must not be able to read the gateway's variables.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from planner.errors import Problem, SpecError
+from planner.spec import (
+    JOB_TYPES,
+    ReplicaCatalog,
+    SiteCatalog,
+    TransformationCatalog,
+    Workflow,
+)
+
+_yaml_rs: Any
+try:  # the fast parser; PyYAML's C loader is the (much slower) fallback
+    import yaml_rs as _yaml_rs
+except ImportError:  # pragma: no cover - exercised only where yaml-rs is not installed
+    _yaml_rs = None
+
+__all__ = [
+    "format_path",
+    "load_replica_catalog",
+    "load_site_catalog",
+    "load_transformation_catalog",
+    "load_workflow",
+    "loads_replica_catalog",
+    "loads_site_catalog",
+    "loads_transformation_catalog",
+    "loads_workflow",
+    "locate",
+    "parse_path",
+]
+
+T = TypeVar("T")
+PathElement = str | int
+
+_DISPATCH_TAGS = frozenset({*JOB_TYPES, "ref", "inline"})
+"""Pydantic puts a union's chosen tag in an error's location; it is not part of the document."""
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    """Load and validate an abstract workflow file; raise `SpecError` listing every problem."""
+    file, text = _read(path)
+    wf = loads_workflow(text, file=file)
+    return wf
+
+
+def loads_workflow(text: str, *, file: str = "<string>") -> Workflow:
+    """Like `load_workflow`, from text; `file` is the name used in problems."""
+    wf = _load(text, file, Workflow, kind="workflow")
+    _set_source(wf, file, "")
+    if wf.replica_catalog is not None:
+        _set_source(wf.replica_catalog, file, "replicaCatalog")
+    if wf.transformation_catalog is not None:
+        _set_source(wf.transformation_catalog, file, "transformationCatalog")
+    if isinstance(wf.site_catalog, SiteCatalog):
+        _set_source(wf.site_catalog, file, "siteCatalog")
+    return wf
+
+
+def load_replica_catalog(path: str | Path) -> ReplicaCatalog:
+    """Load a standalone replica catalog (`rc-5.0.yml`).
+
+    The schema requires a top-level `pegasus` version in standalone catalogs; like Pegasus itself
+    we do not (hosted catalogs such as OSPool's omit it).
+    """
+    file, text = _read(path)
+    return loads_replica_catalog(text, file=file)
+
+
+def loads_replica_catalog(text: str, *, file: str = "<string>") -> ReplicaCatalog:
+    rc = _load(text, file, ReplicaCatalog, kind="replica catalog")
+    _set_source(rc, file, "")
+    return rc
+
+
+def load_transformation_catalog(
+    path: str | Path, *, env: Mapping[str, str] | None = None
+) -> TransformationCatalog:
+    """Load a standalone transformation catalog; `${VAR}`s are expanded from `env` if given."""
+    file, text = _read(path)
+    return loads_transformation_catalog(text, file=file, env=env)
+
+
+def loads_transformation_catalog(
+    text: str, *, file: str = "<string>", env: Mapping[str, str] | None = None
+) -> TransformationCatalog:
+    tc = _load(
+        text,
+        file,
+        TransformationCatalog,
+        kind="transformation catalog",
+        env=env,
+    )
+    _set_source(tc, file, "")
+    return tc
+
+
+def load_site_catalog(path: str | Path, *, env: Mapping[str, str] | None = None) -> SiteCatalog:
+    """Load a standalone site catalog; `${VAR}`s are expanded from `env` if given."""
+    file, text = _read(path)
+    return loads_site_catalog(text, file=file, env=env)
+
+
+def loads_site_catalog(
+    text: str, *, file: str = "<string>", env: Mapping[str, str] | None = None
+) -> SiteCatalog:
+    sc = _load(text, file, SiteCatalog, kind="site catalog", env=env)
+    _set_source(sc, file, "")
+    return sc
+
+
+def format_path(elements: Iterable[PathElement]) -> str:
+    """`("jobs", 3, "uses", 0, "type")` → `jobs[3].uses[0].type`."""
+    out: list[str] = []
+    for el in elements:
+        if isinstance(el, int):
+            out.append(f"[{el}]")
+        elif out:
+            out.append(f".{el}")
+        else:
+            out.append(str(el))
+    return "".join(out)
+
+
+_PATH_TOKEN = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def parse_path(path: str) -> list[PathElement]:
+    """The inverse of `format_path` for keys without dots or brackets."""
+    out: list[PathElement] = []
+    for m in _PATH_TOKEN.finditer(path):
+        if m.group(1) is not None:
+            out.append(int(m.group(1)))
+        else:
+            out.append(m.group(2))
+    return out
+
+
+def locate(problems: Sequence[Problem], texts: Mapping[str, str] | None = None) -> list[Problem]:
+    """Fill in the line of problems that have a file and path but no line yet.
+
+    Semantic checks work on models, which do not keep line numbers (that would slow every load);
+    this re-reads each named file once (or takes its text from `texts`) and walks the paths.
+    Paths may carry a prefix such as `transformationCatalog.` for inline catalogs.
+    """
+    todo: dict[str, list[int]] = {}
+    for i, p in enumerate(problems):
+        if p.line is None and p.file:
+            todo.setdefault(p.file, []).append(i)
+    if not todo:
+        return list(problems)
+    out = list(problems)
+    for file, idxs in todo.items():
+        text = texts.get(file) if texts else None
+        if text is None:
+            try:
+                text = Path(file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+        locator = _Locator(text)
+        for i in idxs:
+            p = out[i]
+            out[i] = Problem(p.file, locator.line_of(parse_path(p.path)), p.path, p.message, p.code)
+    return out
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _read(path: str | Path) -> tuple[str, str]:
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise SpecError([Problem(file, None, "", "file not found", "io")]) from None
+    except OSError as exc:
+        raise SpecError([Problem(file, None, "", f"cannot read: {exc.strerror}", "io")]) from exc
+    try:
+        return file, raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        msg = f"not UTF-8 text (byte {exc.start})"
+        raise SpecError([Problem(file, line, "", msg, "syntax")]) from exc
+
+
+def _set_source(obj: Any, file: str, prefix: str) -> None:
+    """Remember where a model came from, so later semantic problems can name file and field."""
+    object.__setattr__(obj, "source_file", file)
+    object.__setattr__(obj, "source_prefix", prefix)
+
+
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+
+
+def _adapter(model: type[T]) -> TypeAdapter[T]:
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    return adapter
+
+
+def _load(
+    text: str,
+    file: str,
+    model: type[T],
+    *,
+    kind: str,
+    env: Mapping[str, str] | None = None,
+) -> T:
+    data = _parse(text, file)
+    problems: list[Problem] = []
+    if data is None:
+        raise SpecError(
+            [Problem(file, 1, "", f"the document is empty (expected a {kind})", "empty")]
+        )
+    if not isinstance(data, dict):
+        got = type(data).__name__
+        raise SpecError(
+            [Problem(file, 1, "", f"expected a {kind} (a mapping) at the top, got a {got}")]
+        )
+    locator = _LazyLocator(text)
+    if env is not None:
+        data = _expand(data, env, [], file, locator, problems)
+    try:
+        obj = _adapter(model).validate_python(data, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        problems.extend(_problems_from(exc, data, file, locator))
+        obj = None
+    if problems:
+        raise SpecError(_dedupe(sorted(problems, key=_order)))
+    assert obj is not None
+    return obj
+
+
+def _order(p: Problem) -> tuple[int, str]:
+    return (p.line or 0, p.path)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for p in problems:
+        key = (p.file, p.line, p.path, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+_RS_LINE = re.compile(r"line (\d+)")
+
+
+def _parse(text: str, file: str) -> Any:
+    if _yaml_rs is not None:
+        try:
+            return _yaml_rs.loads(text, parse_datetime=False)
+        except Exception as exc:  # yaml_rs raises its own YAMLDecodeError (and ValueError)
+            raise SpecError(_diagnose_syntax(text, file, str(exc))) from exc
+    try:  # pragma: no cover - fallback
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:  # pragma: no cover
+        raise SpecError(_diagnose_syntax(text, file, str(exc))) from exc
+
+
+def _diagnose_syntax(text: str, file: str, fast_message: str) -> list[Problem]:
+    """Explain a parse failure with a line: PyYAML's marks, or our own duplicate-key walk."""
+    try:
+        root = yaml.compose(text, Loader=_node_loader())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or str(exc)
+        if exc.context:
+            what = f"{what} ({exc.context})"
+        return [Problem(file, line, "", f"YAML syntax error: {what}", "syntax")]
+    except yaml.YAMLError as exc:
+        return [Problem(file, None, "", f"YAML syntax error: {exc}", "syntax")]
+    dups = _duplicate_keys(root, file) if root is not None else []
+    if dups:
+        return dups
+    m = _RS_LINE.search(fast_message)
+    line = int(m.group(1)) if m else None
+    first = fast_message.strip().splitlines()[0] if fast_message.strip() else "unreadable YAML"
+    return [Problem(file, line, "", f"YAML syntax error: {first}", "syntax")]
+
+
+def _duplicate_keys(root: yaml.Node, file: str) -> list[Problem]:
+    out: list[Problem] = []
+    stack: list[tuple[yaml.Node, list[PathElement]]] = [(root, [])]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for k, v in node.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
+                if key in seen:
+                    out.append(
+                        Problem(
+                            file,
+                            k.start_mark.line + 1,
+                            format_path([*path, key]),
+                            f"duplicate key {key!r}",
+                            "syntax",
+                        )
+                    )
+                seen.add(key)
+                stack.append((v, [*path, key]))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                stack.append((item, [*path, i]))
+    return sorted(out, key=_order)
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(
+    data: Any,
+    env: Mapping[str, str],
+    path: list[PathElement],
+    file: str,
+    locator: _LazyLocator,
+    problems: list[Problem],
+) -> Any:
+    """Replace `${VAR}` in every string of a catalog; unknown variables are problems."""
+    if isinstance(data, str):
+        if "${" not in data:
+            return data
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name in env:
+                return env[name]
+            problems.append(
+                Problem(
+                    file,
+                    locator.line_of(path),
+                    format_path(path),
+                    f"undefined variable ${{{name}}}",
+                    "undefined-variable",
+                )
+            )
+            return m.group(0)
+
+        return _VAR.sub(sub, data)
+    if isinstance(data, dict):
+        return {k: _expand(v, env, [*path, k], file, locator, problems) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_expand(v, env, [*path, i], file, locator, problems) for i, v in enumerate(data)]
+    return data
+
+
+# --------------------------------------------------------------------------- validation problems
+
+
+def _problems_from(
+    exc: ValidationError, data: Any, file: str, locator: _LazyLocator
+) -> list[Problem]:
+    errors = exc.errors(include_url=False)
+    cleaned = [(_clean_loc(e["loc"], data), e) for e in errors]
+    # A list that failed item validation is also reported "too short" (0 valid items): noise.
+    prefixes = {tuple(loc[:-1]) for loc, _ in cleaned if loc} | {
+        tuple(loc) for loc, e in cleaned if e["type"] not in ("too_short",)
+    }
+    out: list[Problem] = []
+    for loc, err in cleaned:
+        if err["type"] == "too_short" and any(
+            p[: len(loc)] == tuple(loc) and len(p) > len(loc) for p in prefixes
+        ):
+            continue
+        loc, message = _message(loc, err)
+        out.append(Problem(file, locator.line_of(loc), format_path(loc), message))
+    return out
+
+
+def _clean_loc(loc: Sequence[str | int], data: Any) -> list[PathElement]:
+    """Drop the union tags pydantic adds, keeping only keys and indexes of the document."""
+    out: list[PathElement] = []
+    cur: Any = data
+    for el in loc:
+        if el == "[key]":
+            continue
+        if isinstance(cur, dict):
+            if el in cur:
+                out.append(el)
+                cur = cur[el]
+                continue
+            if el in _DISPATCH_TAGS:
+                continue
+        elif isinstance(cur, list) and isinstance(el, int) and 0 <= el < len(cur):
+            out.append(el)
+            cur = cur[el]
+            continue
+        elif el in _DISPATCH_TAGS and not isinstance(el, int):
+            continue
+        out.append(el)
+        cur = None
+    return out
+
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _allowed(expected: str) -> str:
+    return ", ".join(_QUOTED.findall(expected)) or expected
+
+
+def _what(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+@functools.cache
+def _known_keys() -> list[str]:
+    """Every key the formats define, for 'did you mean' hints on unknown keys."""
+    import dataclasses
+
+    from planner import spec
+
+    keys: set[str] = set()
+    for name in spec.__all__:
+        obj = getattr(spec, name)
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                if not f.init:
+                    continue
+                info = getattr(f, "default", None)
+                alias = getattr(info, "validation_alias", None)
+                keys.add(alias if isinstance(alias, str) else f.name)
+    return sorted(keys)
+
+
+_PATTERN_HELP = {
+    r"^[\-0-9a-zA-Z_]+$": "is not a valid id (letters, digits, '-' and '_' only)",
+    r"^[0-9]+(\.[0-9]+(\.[0-9]+)?)?$": "is not a version (like 5.0 or 5.0.4)",
+    r"^[^/\s]+$": "is not a valid name (no '/' or spaces)",
+}
+
+
+def _message(loc: list[PathElement], err: Any) -> tuple[list[PathElement], str]:
+    kind: str = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "literal_error":
+        return loc, f"{_what(value)} is not one of {_allowed(ctx.get('expected', ''))}"
+    if kind == "union_tag_invalid":
+        allowed = _allowed(ctx.get("expected_tags", ""))
+        return [*loc, "type"], f"{ctx.get('tag')!r} is not one of {allowed}"
+    if kind == "union_tag_not_found":
+        if isinstance(value, dict):
+            return [*loc, "type"], f"required field is missing (one of {', '.join(JOB_TYPES)})"
+        return loc, f"expected a mapping, got {_what(value)}"
+    if kind == "missing":
+        return loc, "required field is missing"
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        key = loc[-1] if loc else "?"
+        hint = ""
+        if isinstance(key, str):
+            close = difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.75)
+            if close:
+                hint = f" (did you mean {close[0]!r}?)"
+        return loc, f"unknown field {key!r}{hint}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        help_ = _PATTERN_HELP.get(pattern, f"does not match {pattern}")
+        if err["loc"] and err["loc"][-1] == "[key]":
+            return loc, f"key {value!r} {help_}"
+        return loc, f"{_what(value)} {help_}"
+    if kind in ("string_type", "str_type"):
+        hint = " (quote it in YAML)" if isinstance(value, (int, float)) else ""
+        return loc, f"expected a string, got {_what(value)}{hint}"
+    if kind in ("bool_type", "bool_parsing"):
+        return loc, f"expected true or false, got {_what(value)}"
+    if kind in ("dict_type", "dataclass_type", "model_type", "mapping_type", "dataclass_args_type"):
+        return loc, f"expected a mapping, got {_what(value)}"
+    if kind in ("list_type", "tuple_type", "iterable_type"):
+        return loc, f"expected a list, got {_what(value)}"
+    if kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
+        return loc, f"expected a number, got {_what(value)}"
+    if kind == "greater_than_equal":
+        return loc, f"must be at least {ctx.get('ge')}, got {value}"
+    if kind == "too_short":
+        if ctx.get("field_type") in ("Tuple", "List"):
+            return loc, f"must have at least {ctx.get('min_length')} item(s)"
+        return loc, "must not be empty"
+    if kind == "value_error":
+        return loc, str(ctx.get("error", err.get("msg")))
+    return loc, str(err.get("msg"))
+
+
+# --------------------------------------------------------------------------- line lookup
+
+
+@functools.cache
+def _node_loader() -> type:
+    """PyYAML's C loader when available; composing is all we use it for."""
+    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
+
+
+class _Locator:
+    """Maps document paths to 1-based line numbers by walking PyYAML's composed node tree."""
+
+    def __init__(self, text: str) -> None:
+        try:
+            self.root: yaml.Node | None = yaml.compose(text, Loader=_node_loader())
+        except yaml.YAMLError:
+            self.root = None
+
+    def line_of(self, path: Sequence[PathElement]) -> int | None:
+        node = self.root
+        if node is None:
+            return None
+        line = node.start_mark.line + 1
+        for el in path:
+            if isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value == str(el):
+                        line = k.start_mark.line + 1
+                        node = v
+                        break
+                else:
+                    return line
+            elif isinstance(node, yaml.SequenceNode) and isinstance(el, int):
+                if not 0 <= el < len(node.value):
+                    return line
+                node = node.value[el]
+                line = node.start_mark.line + 1
+            else:
+                return line
+        if isinstance(node, yaml.ScalarNode):
+            line = node.start_mark.line + 1
+        return line
+
+
+class _LazyLocator:
+    """Composes the document only when the first line is asked for (i.e. only on errors)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._locator: _Locator | None = None
+
+    def line_of(self, path: Sequence[PathElement]) -> int | None:
+        if self._locator is None:
+            self._locator = _Locator(self._text)
+        return self._locator.line_of(path)
