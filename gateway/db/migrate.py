@@ -1,7 +1,7 @@
 """Alembic, driven from Python: used by `aerie db`, `aerie serve` and the tests.
 
-The scripts live in the top-level `migrations/` package; this module finds them relative to the
-installed package so the commands work from any directory.
+The scripts live in the top-level `migrations/` package; this module finds them relative to
+`gateway` so the commands work from any directory.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-import migrations
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+"""The top-level `migrations` package, next to `gateway` both in a checkout and when installed.
 
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+Found by path rather than by import: a `tests/migrations` folder would shadow the name."""
 
 
 def alembic_config(url: str) -> Config:
