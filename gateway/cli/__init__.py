@@ -25,6 +25,9 @@ def _register() -> None:
     main.add_command(db.db)
     main.add_command(users.users)
     main.add_command(tokens.tokens)
+    from gateway.cli import import_
+
+    main.add_command(import_.import_)
 
 
 _register()

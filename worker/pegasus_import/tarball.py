@@ -1,0 +1,84 @@
+"""Import a Pegasus submit directory uploaded as a tar.gz (the REST import endpoint's core).
+
+Uploads are untrusted: members are extracted with tarfile's `data` filter (no absolute
+paths, no `..`, no links leaving the destination, no devices, no set-uid bits), and the total
+size and member count are capped before anything is written. The tree is kept under
+`<imports_dir>/<random>/` because imported runs keep pointing at their submit directory
+(pegasus-status reads its dagman.out files, the analyzer its .out/.err files).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import uuid
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy.orm import Session
+
+from gateway.db.models.user import User
+from worker.pegasus_import.errors import SubmitDirError
+from worker.pegasus_import.importer import ImportResult, import_submit_dir
+
+MAX_BYTES = 4 * 1024**3
+MAX_MEMBERS = 500_000
+
+
+class UnsafeArchive(SubmitDirError):
+    """The archive tries to write outside its directory, or is too large."""
+
+
+def safe_extract(fileobj: IO[bytes], destination: Path, *, max_bytes: int = MAX_BYTES,
+                 max_members: int = MAX_MEMBERS) -> None:  # fmt: skip
+    """Extract a (possibly compressed) tar stream into `destination`, refusing unsafe members."""
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=fileobj, mode="r:*") as archive:
+            members = []
+            total = 0
+            for member in archive:
+                members.append(member)
+                total += max(member.size, 0)
+                if len(members) > max_members:
+                    raise UnsafeArchive("upload", f"more than {max_members} entries")
+                if total > max_bytes:
+                    raise UnsafeArchive("upload", f"more than {max_bytes} bytes uncompressed")
+                if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+                    raise UnsafeArchive(member.name, "special files are not allowed")
+            try:
+                archive.extractall(destination, members=members, filter="data")
+            except tarfile.FilterError as exc:
+                raise UnsafeArchive(exc.tarinfo.name, f"refused: {exc}") from exc
+    except tarfile.TarError as exc:
+        raise SubmitDirError("upload", f"not a readable tar archive: {exc}") from exc
+
+
+def find_submit_dir(root: Path) -> Path:
+    """The shallowest directory holding a braindump (archives usually wrap it in runNNNN/)."""
+    names = ("braindump.yml", "braindump.txt")
+    found = [p.parent for p in root.rglob("braindump.*") if p.name in names]
+    candidates = sorted(found, key=lambda p: (len(p.relative_to(root).parts), str(p)))
+    if not candidates:
+        raise SubmitDirError("upload", "no braindump.yml: not a Pegasus submit directory")
+    return candidates[0]
+
+
+def import_tarball(
+    session: Session, fileobj: IO[bytes], owner: User | str, imports_dir: Path
+) -> ImportResult:
+    """Extract an uploaded submit directory under `imports_dir` and import it.
+
+    The extracted copy is removed again when the import fails or when the workflow had
+    already been imported (nothing changes then, as with `import_submit_dir`).
+    """
+    target = imports_dir / uuid.uuid4().hex
+    try:
+        safe_extract(fileobj, target)
+        result = import_submit_dir(session, find_submit_dir(target), owner)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    if not result.created:
+        shutil.rmtree(target, ignore_errors=True)
+    return result
