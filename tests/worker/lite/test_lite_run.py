@@ -1,0 +1,427 @@
+"""``aerie-lite run``: real jobs in a real scratch dir, checked through their invocation records."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from .conftest import py
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_successful_job_record_fields(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "f.a").write_text("hello\n")
+    code = (
+        "import sys; data=open('f.a').read(); open('f.b','w').write(data.upper()); "
+        "print('to stdout'); print('to stderr', file=sys.stderr)"
+    )
+    t_before = time.time()
+    res = run_job(
+        {
+            **py(code),
+            "job_name": "upper_ID0000001",
+            "site": "condorpool",
+            "wf_label": "diamond",
+            "inputs": [{"lfn": "f.a", "sha256": sha(b"hello\n")}],
+            "outputs": [{"lfn": "f.b"}],
+        },
+        scratch,
+    )
+    assert res.returncode == 0, res.stderr
+    rec = res.record
+    assert rec["type"] == "aerie.invocation"
+    assert rec["exitcode"] == 0 and rec["signal"] is None and rec["raw_status"] == 0
+    assert rec["failed_step"] is None and rec["error"] is None
+    assert rec["job_id"] == "ID0000001" and rec["job_name"] == "upper_ID0000001"
+    assert rec["transformation"] == "test::tx:1.0" and rec["site"] == "condorpool"
+    assert rec["argv"] == [sys.executable, "-c", code]
+    assert rec["cwd"] == str(scratch.resolve())
+    assert rec["hostname"] == socket.gethostname()
+    start = datetime.strptime(rec["start"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert t_before - 1 <= start.timestamp() <= time.time()
+    assert rec["stdout_tail"] == "to stdout\n"
+    assert rec["stderr_tail"] == "to stderr\n"
+    assert rec["inputs"] == [{"lfn": "f.a", "size": 6, "sha256": sha(b"hello\n")}]
+    out = rec["outputs"][0]
+    assert (out["lfn"], out["size"], out["sha256"]) == ("f.b", 6, sha(b"HELLO\n"))
+    assert rec["integrity"]["succeeded"] == 1 and rec["integrity"]["failed"] == 0
+    assert "aerie-lite: exitcode 0" in res.stderr
+
+
+def test_exit_code_is_recorded_and_returned(run_job) -> None:
+    res = run_job(py("import sys; sys.exit(3)"))
+    assert res.returncode == 3
+    rec = res.record
+    assert rec["exitcode"] == 3 and rec["raw_status"] == 3 << 8 and rec["signal"] is None
+    assert rec["failed_step"] == "exec"
+    assert "exited with code 3" in rec["error"]
+
+
+def test_duration_covers_a_sleep(run_job) -> None:
+    res = run_job(py("import time; time.sleep(0.3)"))
+    assert res.returncode == 0
+    assert 0.3 <= res.record["duration"] < 5
+
+
+def test_cpu_time_and_max_rss_of_the_executable(run_job) -> None:
+    code = (
+        "import time\n"
+        "b = bytearray(60 * 1024 * 1024)\n"
+        "for i in range(0, len(b), 4096): b[i] = 1\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 0.2: pass\n"
+    )
+    res = run_job(py(code))
+    assert res.returncode == 0, res.stderr
+    rec = res.record
+    assert rec["maxrss_kb"] >= 50 * 1024
+    assert rec["utime"] + rec["stime"] >= 0.2
+
+
+def test_signal_is_recorded(run_job) -> None:
+    res = run_job(py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"))
+    rec = res.record
+    assert rec["signal"] == signal.SIGKILL and rec["exitcode"] is None
+    assert rec["failed_step"] == "exec" and "signal 9" in rec["error"]
+    assert res.returncode == 128 + signal.SIGKILL
+
+
+def test_wall_time_kills_the_process_group(run_job, tmp_path: Path) -> None:
+    # The job starts a grandchild that would outlive a kill of the direct child only.
+    code = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "open('grandchild.pid', 'w').write(str(p.pid))\n"
+        "time.sleep(30)\n"
+    )
+    scratch = tmp_path / "scratch"
+    t0 = time.monotonic()
+    res = run_job({**py(code), "walltime": 1}, scratch)
+    assert time.monotonic() - t0 < 10
+    rec = res.record
+    assert rec["walltime_exceeded"] is True
+    assert rec["signal"] == signal.SIGTERM
+    assert rec["failed_step"] == "exec" and "wall time of 1 s" in rec["error"]
+    assert 1 <= rec["duration"] < 6
+    assert res.returncode != 0
+    grandchild = int((scratch / "grandchild.pid").read_text())
+    for _ in range(50):
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the grandchild survived the wall-time kill")
+
+
+def test_corrupted_input_fails_integrity_naming_the_file(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "f.a").write_text("tampered")
+    res = run_job(
+        {**py("open('ran', 'w')"), "inputs": [{"lfn": "f.a", "sha256": sha(b"original")}]},
+        scratch,
+    )
+    assert res.returncode == 1
+    rec = res.record
+    assert rec["failed_step"] == "integrity"
+    assert "f.a" in rec["error"] and sha(b"original") in rec["error"]
+    assert rec["integrity"]["failed"] == 1
+    assert not (scratch / "ran").exists(), "the executable must not run on a corrupt input"
+    assert "integrity" in res.stderr and "f.a" in res.stderr
+
+
+def test_meta_file_checksums_are_verified(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "f.a").write_text("tampered")
+    meta = [
+        {
+            "_id": "f.a",
+            "_type": "file",
+            "_attributes": {"checksum.type": "sha256", "checksum.value": sha(b"original")},
+        }
+    ]
+    (scratch / "parent_ID1.meta").write_text(json.dumps(meta))
+    res = run_job({**py("pass"), "inputs": [{"lfn": "f.a"}]}, scratch)
+    rec = res.record
+    assert rec["failed_step"] == "integrity"
+    assert "parent_ID1.meta" in rec["error"]
+    # with integrity checking off the same job runs
+    res = run_job({**py("pass"), "inputs": [{"lfn": "f.a"}], "integrity": "none"}, scratch)
+    assert res.returncode == 0 and res.record["failed_step"] is None
+
+
+def test_missing_output_fails_stage_out(run_job) -> None:
+    outputs = [{"lfn": "never.txt"}, {"lfn": "opt", "optional": True}]
+    res = run_job({**py("pass"), "outputs": outputs})
+    assert res.returncode == 1
+    rec = res.record
+    assert rec["exitcode"] == 0
+    assert rec["failed_step"] == "stage-out" and "never.txt" in rec["error"]
+    assert rec["outputs"] == [{"lfn": "never.txt", "size": None, "sha256": None}]
+
+
+def test_missing_input_fails_stage_in(run_job) -> None:
+    res = run_job({**py("pass"), "inputs": [{"lfn": "absent.dat"}]})
+    assert res.returncode == 1
+    assert res.record["failed_step"] == "stage-in" and "absent.dat" in res.record["error"]
+
+
+def test_stage_in_and_out_by_file_urls(run_job, tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    (storage / "in").mkdir(parents=True)
+    (storage / "in" / "f.a").write_bytes(b"payload")
+    script = storage / "in" / "tool.sh"
+    script.write_text("#!/bin/sh\ncat f.a f.a > f.b\n")
+    res = run_job(
+        {
+            "executable": "tool.sh",
+            "inputs": [
+                {"lfn": "f.a", "urls": [f"file://{storage}/in/f.a"], "sha256": sha(b"payload")},
+                {"lfn": "tool.sh", "urls": [f"file://{script}"], "executable": True},
+            ],
+            "outputs": [{"lfn": "f.b", "urls": [f"file://{storage}/out/f.b"]}],
+        }
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (storage / "out" / "f.b").read_bytes() == b"payloadpayload"
+    rec = res.record
+    assert rec["stage_in"]["files"] == 2 and rec["stage_out"]["files"] == 1
+    assert rec["outputs"][0]["sha256"] == sha(b"payloadpayload")
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_stage_in_over_http_with_fallback(run_job, http_root) -> None:
+    url, root = http_root
+    (root / "f.a").write_bytes(b"from http")
+    res = run_job(
+        {
+            **py("open('f.b','wb').write(open('f.a','rb').read())"),
+            "inputs": [
+                {
+                    "lfn": "f.a",
+                    "urls": [f"{url}/missing", f"{url}/f.a"],
+                    "sha256": sha(b"from http"),
+                }
+            ],
+            "outputs": [{"lfn": "f.b"}],
+        }
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.record["outputs"][0]["size"] == len(b"from http")
+    assert res.record["stage_in"]["bytes"] == len(b"from http")
+
+
+def test_http_failure_names_url_and_step(run_job, http_root) -> None:
+    url, _ = http_root
+    res = run_job({**py("pass"), "inputs": [{"lfn": "f.a", "urls": [f"{url}/nope"]}]})
+    rec = res.record
+    assert rec["failed_step"] == "stage-in"
+    assert f"{url}/nope" in rec["error"] and "404" in rec["error"]
+
+
+def test_missing_s3_client_is_a_clear_stage_in_error(run_job) -> None:
+    res = run_job(
+        {**py("pass"), "inputs": [{"lfn": "f.a", "urls": ["s3://bucket/key"]}]},
+        env={"PATH": "/nonexistent"},
+    )
+    rec = res.record
+    assert rec["failed_step"] == "stage-in"
+    assert "'aws' or 's3cmd'" in rec["error"] and "s3://bucket/key" in rec["error"]
+
+
+def test_stdio_redirected_to_declared_lfns(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "in.txt").write_text("abc")
+    res = run_job(
+        {
+            **py("import sys; sys.stdout.write(sys.stdin.read()[::-1])"),
+            "stdin": "in.txt",
+            "stdout": "out.txt",
+            "inputs": [{"lfn": "in.txt"}],
+            "outputs": [{"lfn": "out.txt"}],
+        },
+        scratch,
+    )
+    assert res.returncode == 0
+    assert (scratch / "out.txt").read_text() == "cba"
+    assert res.record["stdout_tail"] == "cba"
+
+
+def test_environment_reaches_the_executable(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    res = run_job(
+        {**py("import os; print(os.environ['AERIE_X'])"), "environment": {"AERIE_X": "42"}},
+        scratch,
+    )
+    assert res.record["stdout_tail"] == "42\n"
+
+
+def test_clustered_job_runs_tasks_in_order_and_stops_at_failure(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+
+    def task(n: int, code: str) -> dict:
+        return {"job_id": f"ID{n}", "transformation": "t::x:1", **py(code)}
+
+    res = run_job(
+        {
+            "job_id": "merge_ID1",
+            "tasks": [
+                task(1, "open('log','a').write('1')"),
+                task(2, "import sys; open('log','a').write('2'); sys.exit(4)"),
+                task(3, "open('log','a').write('3')"),
+            ],
+        },
+        scratch,
+    )
+    assert (scratch / "log").read_text() == "12"
+    recs = res.records
+    assert [r["type"] for r in recs] == ["aerie.invocation"] * 2 + ["aerie.cluster-summary"]
+    assert [r["job_id"] for r in recs[:2]] == ["ID1", "ID2"]
+    assert [r["task_index"] for r in recs[:2]] == [1, 2]
+    assert recs[1]["exitcode"] == 4
+    summary = recs[2]
+    assert (summary["tasks"], summary["submitted"], summary["succeeded"], summary["failed"]) == (
+        3,
+        2,
+        1,
+        1,
+    )
+    assert summary["stat"] == "fail"
+    assert res.returncode == 4
+
+
+def test_clustered_job_can_continue_after_failure(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    tasks = [
+        {"job_id": f"ID{n}", "transformation": "t", **py(c)}
+        for n, c in enumerate(["import sys; sys.exit(1)", "open('x','w')"], 1)
+    ]
+    res = run_job({"tasks": tasks, "fail_fast": False}, scratch)
+    summary = res.records[-1]
+    assert (summary["submitted"], summary["succeeded"], summary["failed"]) == (2, 1, 1)
+    assert (scratch / "x").exists()
+
+
+def test_missing_container_runtime_is_a_clear_error(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    res = run_job(
+        {
+            **py("open('ran','w')"),
+            "container": {"type": "singularity", "image": "docker://python:3.11"},
+        },
+        scratch,
+        env={"PATH": "/nonexistent"},
+    )
+    rec = res.record
+    assert rec["failed_step"] == "stage-in"
+    assert "'singularity' or 'apptainer'" in rec["error"]
+    assert not (scratch / "ran").exists()
+
+
+def test_container_job_runs_through_the_runtime(run_job, tmp_path: Path) -> None:
+    # A fake "docker" on PATH that records its argv and runs the entrypoint on the host.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "docker"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'printf "%s\\n" "$@" > "$FAKE_LOG"\n'
+        'while [ "$1" != "--entrypoint" ]; do shift; done\n'
+        'exe="$2"; shift 3\n'
+        'exec "$exe" "$@"\n'
+    )
+    fake.chmod(0o755)
+    log = tmp_path / "argv.txt"
+    res = run_job(
+        {
+            "executable": "/bin/echo",
+            "arguments": ["in", "container"],
+            "environment": {"K": "V"},
+            "container": {"type": "docker", "image": "centos:8", "mounts": ["/data:/data:ro"]},
+        },
+        env={"PATH": f"{bindir}:/usr/bin:/bin", "FAKE_LOG": str(log)},
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    argv = log.read_text().split("\n")
+    assert argv[:2] == ["run", "--rm"]
+    assert f"{(tmp_path / 'scratch').resolve()}:/scratch" in argv
+    assert "/data:/data:ro" in argv and "K=V" in argv
+    assert argv[argv.index("--entrypoint") + 1 : argv.index("--entrypoint") + 3] == [
+        "/bin/echo",
+        "centos:8",
+    ]
+    rec = res.record
+    assert rec["stdout_tail"] == "in container\n"
+    assert rec["container"]["type"] == "docker"
+
+
+def test_invalid_lite_json_names_file_and_field(run_job) -> None:
+    res = run_job({"executable": "/bin/true", "walltime": "ten"})
+    assert res.returncode == 1
+    rec = res.record
+    assert rec["failed_step"] == "stage-in"
+    assert "job.lite.json" in rec["error"] and "walltime" in rec["error"]
+
+
+def test_unknown_executable_fails_exec(run_job) -> None:
+    res = run_job({"executable": "no-such-program-aerie"})
+    assert res.record["failed_step"] == "exec"
+    assert "no-such-program-aerie" in res.record["error"]
+
+
+def test_tmp_scratch_is_made_and_removed(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    base = tmp_path / "condor-scratch"
+    base.mkdir()
+    res = run_job(
+        {**py("import os; open('f.b','w').write(os.getcwd())"), "scratch": "tmp",
+         "outputs": [{"lfn": "f.b"}]},
+        scratch,
+        env={"_CONDOR_SCRATCH_DIR": str(base)},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    used = (scratch / "f.b").read_text()
+    assert used.startswith(str(base)) and used != str(scratch)
+    assert list(base.iterdir()) == [], "the wrapper's own scratch dir must be removed"
