@@ -1,0 +1,1018 @@
+"""The monitor: one pass over a submit dir turns what is new in its logs into provenance rows.
+
+A pass reads each file from the offset stored in `monitor_cursor` to its last complete record,
+applies the records in time order to the workflow's job instances, writes all rows with bulk
+statements, and moves the cursors, all in the caller's transaction. So a pass is incremental
+(only new records are read), idempotent (re-running it finds nothing new and changes nothing)
+and atomic (a failed pass leaves rows and cursors as they were, to be retried).
+
+Sources, by what each adds (docs/submit-dir.md):
+- `braindump.yml` and the DAG: the `workflow`, `job`, `job_edge` and `task` rows (first pass);
+- `<p>.dag.nodes.log`: job instances (one per SUBMIT of a node) and their states, exit codes,
+  local durations, hold reasons, POST results;
+- `jobstate.log`: DAGMan starts and exits (`workflowstate`), PRE-script states and
+  POST_SCRIPT_STARTED, which the event log lacks;
+- `<job>.out[.NNN]`/`.err[.NNN]` of each finished attempt: invocations, hosts, files with
+  checksums, integrity timings;
+- `<p>.dag.status` (or `<p>.dag.dagman.out`): the node counts for `dagstatus`.
+
+Limitations: sub-workflows (SUBDAG nodes) are not followed yet; a log that shrinks is read again
+from the start (engines only append).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from gateway.db.base import Base
+from gateway.db.models.provenance import (
+    DagStatus,
+    Host,
+    Integrity,
+    Invocation,
+    Job,
+    JobEdge,
+    JobInstance,
+    JobState,
+    MonitorCursor,
+    RCLfn,
+    RCMeta,
+    Tag,
+    Task,
+    Workflow,
+    WorkflowFiles,
+    WorkflowState,
+)
+from gateway.db.models.run import Run
+from worker.monitor import eventlog as ev
+from worker.monitor.braindump import Braindump, read_braindump
+from worker.monitor.jobstate import JobstateLine, read_jobstate
+from worker.monitor.nodestatus import Progress, read_node_status, scan_dagman_out
+from worker.monitor.outfiles import AttemptOutput, read_attempt, stdout_text
+from worker.monitor.static import read_static
+
+log = logging.getLogger(__name__)
+
+STATIC_CURSOR = "<static>"
+DAGMAN_OUT_STATE = "dagman.out"
+
+
+class MonitorError(ValueError):
+    """The thing to monitor cannot be found or read."""
+
+
+@dataclass
+class MonitorResult:
+    """What one pass added (all zeros when nothing was new)."""
+
+    wf_id: int
+    events: int = 0
+    job_instances: int = 0
+    jobstates: int = 0
+    invocations: int = 0
+    workflow_states: int = 0
+
+
+@dataclass(slots=True)
+class _Inst:
+    id: int | None
+    job_id: int
+    node: str
+    seq: int
+    try_index: int
+    sched_id: str | None = None
+    next_state: int = 1
+    execute_ts: float | None = None
+    terminate_ts: float | None = None
+    post_start_ts: float | None = None
+    pre_start_ts: float | None = None
+    exitcode: int | None = None
+    local_duration: float | None = None
+    site: str | None = None
+    pending_pre: bool = False
+    submitted: bool = False
+    dirty: bool = False
+    states: list[tuple[str, float, str | None]] = field(default_factory=list)
+    scripts: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _JobInfo:
+    job_id: int
+    submit_file: str | None
+    has_post: bool
+    post_script: str | None
+    pre_script: str | None
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """The dialect's INSERT, which has `on_conflict_*` on both SQLite and PostgreSQL."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise MonitorError(f"unsupported database dialect {name!r}")
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _iso_epoch(value: Any) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _int_or_none(text: str | None) -> int | None:
+    return int(text) if text and text.lstrip("-").isdigit() else None
+
+
+def _wait_status(return_value: int | None, signal: int | None) -> int | None:
+    """Kickstart's raw status: `exit << 8`, or the signal number."""
+    if signal is not None:
+        return signal
+    if return_value is None:
+        return None
+    return (return_value & 0xFF) << 8
+
+
+class _Pass:
+    """State of one monitor pass over one workflow."""
+
+    def __init__(self, session: Session, submit_dir: Path, wf: Workflow) -> None:
+        self.s = session
+        self.dir = submit_dir
+        self.wf = wf
+        self.wf_id = wf.wf_id
+        self.result = MonitorResult(wf_id=wf.wf_id)
+        self.jobs: dict[str, _JobInfo] = {}
+        self.by_sched: dict[str, _Inst] = {}
+        self.last: dict[str, _Inst] = {}
+        self.tries: dict[str, int] = {}
+        self.instances: list[_Inst] = []  # every instance touched in this pass
+        self.new: list[_Inst] = []
+        self.finished: list[_Inst] = []
+        self.next_seq = 1
+        self.restarts = 0
+        self.wf_states: list[dict[str, Any]] = []
+        self.cursors: dict[str, MonitorCursor] = {}
+
+    # ---- loading what earlier passes wrote -------------------------------------------------
+    def load(self) -> None:
+        for c in self.s.scalars(select(MonitorCursor).where(MonitorCursor.wf_id == self.wf_id)):
+            self.cursors[c.path] = c
+        for row in self.s.execute(
+            select(
+                Job.exec_job_id, Job.job_id, Job.submit_file, Job.post_script, Job.pre_script
+            ).where(Job.wf_id == self.wf_id)
+        ):
+            self.jobs[row[0]] = _JobInfo(row[1], row[2], row[3] is not None, row[3], row[4])
+        self.restarts = (
+            self.s.scalar(
+                select(func.count())
+                .select_from(WorkflowState)
+                .where(WorkflowState.wf_id == self.wf_id, WorkflowState.state == "WORKFLOW_STARTED")
+            )
+            or 0
+        )
+
+    def load_instances(self) -> None:
+        js = _table(JobState)
+        ji = _table(JobInstance)
+
+        def at(state: str) -> Any:
+            return func.max(case((js.c.state == state, js.c.timestamp), else_=None))
+
+        q = (
+            select(
+                ji.c.job_instance_id,
+                ji.c.job_id,
+                Job.exec_job_id,
+                ji.c.job_submit_seq,
+                ji.c.sched_id,
+                ji.c.exitcode,
+                ji.c.local_duration,
+                ji.c.site,
+                func.coalesce(func.max(js.c.jobstate_submit_seq), 0),
+                at("EXECUTE"),
+                at("JOB_TERMINATED"),
+                at("POST_SCRIPT_STARTED"),
+                at("PRE_SCRIPT_STARTED"),
+                func.max(case((js.c.state == "SUBMIT", 1), else_=0)),
+            )
+            .join(Job, Job.job_id == ji.c.job_id)
+            .outerjoin(js, js.c.job_instance_id == ji.c.job_instance_id)
+            .where(Job.wf_id == self.wf_id)
+            .group_by(ji.c.job_instance_id, Job.exec_job_id)
+            .order_by(ji.c.job_submit_seq)
+        )
+        for r in self.s.execute(q):
+            node = r[2]
+            inst = _Inst(
+                id=r[0],
+                job_id=r[1],
+                node=node,
+                seq=r[3],
+                try_index=self.tries.get(node, 0),
+                sched_id=r[4],
+                exitcode=r[5],
+                local_duration=r[6],
+                site=r[7],
+                next_state=int(r[8]) + 1,
+                execute_ts=r[9],
+                terminate_ts=r[10],
+                post_start_ts=r[11],
+                pre_start_ts=r[12],
+                submitted=bool(r[13]),
+            )
+            inst.pending_pre = inst.pre_start_ts is not None and not inst.submitted
+            self.tries[node] = inst.try_index + 1
+            self.last[node] = inst
+            if inst.sched_id:
+                self.by_sched[inst.sched_id] = inst
+            self.next_seq = max(self.next_seq, inst.seq + 1)
+
+    # ---- applying records ------------------------------------------------------------------
+    def _new_instance(self, node: str) -> _Inst | None:
+        info = self.jobs.get(node)
+        if info is None:
+            return None
+        inst = _Inst(
+            id=None,
+            job_id=info.job_id,
+            node=node,
+            seq=self.next_seq,
+            try_index=self.tries.get(node, 0),
+            dirty=True,
+        )
+        self.next_seq += 1
+        self.tries[node] = inst.try_index + 1
+        self.last[node] = inst
+        self.new.append(inst)
+        return inst
+
+    def _state(self, inst: _Inst, state: str, ts: float, reason: str | None = None) -> None:
+        inst.states.append((state, ts, reason))
+
+    def _touch(self, inst: _Inst) -> None:
+        if not inst.dirty:
+            inst.dirty = True
+            self.instances.append(inst)
+
+    def _find(self, sched_id: str | None, node: str | None) -> _Inst | None:
+        if sched_id and sched_id in self.by_sched:
+            return self.by_sched[sched_id]
+        if node:
+            return self.last.get(node)
+        return None
+
+    def _finish(self, inst: _Inst) -> None:
+        self.finished.append(inst)
+
+    def apply_event(self, e: ev.Event) -> None:
+        code = e.code
+        if code == ev.SUBMIT:
+            if e.node is None:
+                return
+            inst = self.last.get(e.node)
+            if inst is None or not (inst.pending_pre and not inst.submitted):
+                inst = self._new_instance(e.node)
+                if inst is None:
+                    return
+            inst.pending_pre = False
+            inst.submitted = True
+            inst.sched_id = e.sched_id
+            self.by_sched[e.sched_id] = inst
+            self._touch(inst)
+            self._state(inst, "SUBMIT", e.timestamp)
+            return
+        found = self._find(e.sched_id, e.node)
+        if found is None:
+            return
+        inst = found
+        self._touch(inst)
+        ts = e.timestamp
+        if code == ev.EXECUTE:
+            inst.execute_ts = ts
+            self._state(inst, "EXECUTE", ts)
+        elif code == ev.JOB_TERMINATED:
+            inst.terminate_ts = ts
+            if inst.execute_ts is not None:
+                inst.local_duration = ts - inst.execute_ts
+            inst.exitcode = _wait_status(e.return_value, e.signal)
+            self._state(inst, "JOB_TERMINATED", ts)
+            self._state(inst, "JOB_SUCCESS" if inst.exitcode == 0 else "JOB_FAILURE", ts)
+            if not self.jobs[inst.node].has_post:
+                self._finish(inst)
+        elif code == ev.JOB_ABORTED:
+            if inst.local_duration is None and inst.execute_ts is not None:
+                inst.local_duration = ts - inst.execute_ts
+            if inst.exitcode is None or inst.exitcode == 0:
+                inst.exitcode = 1
+            self._state(inst, "JOB_ABORTED", ts, e.reason)
+            if not self.jobs[inst.node].has_post:
+                self._finish(inst)
+        elif code == ev.JOB_HELD:
+            self._state(inst, "JOB_HELD", ts, e.reason)
+        elif code == ev.JOB_RELEASED:
+            self._state(inst, "JOB_RELEASED", ts, e.reason)
+        elif code == ev.JOB_EVICTED:
+            self._state(inst, "JOB_EVICTED", ts)
+        elif code == ev.IMAGE_SIZE:
+            self._state(inst, "IMAGE_SIZE", ts)
+        elif code == ev.GRID_SUBMIT:
+            self._state(inst, "GRID_SUBMIT", ts)
+        elif code == ev.POST_SCRIPT_TERMINATED:
+            status = _wait_status(e.return_value, e.signal)
+            self._state(inst, "POST_SCRIPT_TERMINATED", ts)
+            self._state(inst, "POST_SCRIPT_SUCCESS" if status == 0 else "POST_SCRIPT_FAILED", ts)
+            if inst.local_duration is None and inst.execute_ts is not None:
+                inst.local_duration = (inst.terminate_ts or ts) - inst.execute_ts
+            inst.exitcode = status
+            start = inst.post_start_ts or inst.terminate_ts or ts
+            inst.scripts.append(self._script_row(inst, -2, "dagman::post", start, ts, status))
+            self._finish(inst)
+
+    def _script_row(
+        self, inst: _Inst, seq: int, tx: str, start: float, end: float, status: int | None
+    ) -> dict[str, Any]:
+        info = self.jobs[inst.node]
+        command = info.post_script if seq == -2 else info.pre_script
+        exe, _, args = (command or "").partition(" ")
+        return {
+            "task_submit_seq": seq,
+            "start_time": start,
+            "remote_duration": max(0.0, end - start),
+            "remote_cpu_time": None,
+            "exitcode": status,
+            "transformation": tx,
+            "executable": exe or None,
+            "argv": args or None,
+            "abs_task_id": None,
+            "maxrss": None,
+            "avg_cpu": None,
+            "failed_step": None,
+        }
+
+    def apply_line(self, line: JobstateLine) -> None:
+        if line.node == "INTERNAL":
+            if line.event == "DAGMAN_STARTED":
+                self.wf_states.append(
+                    {
+                        "state": "WORKFLOW_STARTED",
+                        "timestamp": line.timestamp,
+                        "restart_count": self.restarts,
+                        "status": None,
+                        "reason": None,
+                    }
+                )
+                self.restarts += 1
+            elif line.event == "DAGMAN_FINISHED":
+                status = _int_or_none(line.value)
+                self.wf_states.append(
+                    {
+                        "state": "WORKFLOW_TERMINATED",
+                        "timestamp": line.timestamp,
+                        "restart_count": max(0, self.restarts - 1),
+                        "status": status,
+                        "reason": None,
+                    }
+                )
+            return
+        event = line.event
+        if event == "PRE_SCRIPT_STARTED":
+            inst = self._new_instance(line.node)
+            if inst is None:
+                return
+            inst.pending_pre = True
+            inst.pre_start_ts = line.timestamp
+            inst.site = line.site
+            self._touch(inst)
+            self._state(inst, "PRE_SCRIPT_STARTED", line.timestamp)
+        elif event in ("PRE_SCRIPT_SUCCESS", "PRE_SCRIPT_FAILURE"):
+            inst_or_none = self.last.get(line.node)
+            if inst_or_none is None:
+                return
+            inst = inst_or_none
+            self._touch(inst)
+            ok = event == "PRE_SCRIPT_SUCCESS"
+            code = _int_or_none(line.value)
+            code = 1 if code is None else code
+            status = 0 if ok else (code & 0xFF) << 8
+            self._state(inst, "PRE_SCRIPT_TERMINATED", line.timestamp)
+            self._state(inst, "PRE_SCRIPT_SUCCESS" if ok else "PRE_SCRIPT_FAILED", line.timestamp)
+            start = inst.pre_start_ts or line.timestamp
+            inst.scripts.append(
+                self._script_row(inst, -1, "dagman::pre", start, line.timestamp, status)
+            )
+            if not ok:
+                inst.exitcode = status
+                inst.pending_pre = False
+        elif event == "POST_SCRIPT_STARTED":
+            found = self._find(line.value, line.node)
+            if found is None:
+                return
+            self._touch(found)
+            found.post_start_ts = line.timestamp
+            if line.site and not found.site:
+                found.site = line.site
+            self._state(found, "POST_SCRIPT_STARTED", line.timestamp)
+        elif event == "SUBMIT" and line.site:
+            found = self._find(line.value, line.node)
+            if found is not None and not found.site:
+                found.site = line.site
+                self._touch(found)
+
+    # ---- writing ---------------------------------------------------------------------------
+    def flush_instances(self) -> None:
+        if self.new:
+            rows = [
+                {
+                    "job_id": i.job_id,
+                    "job_submit_seq": i.seq,
+                    "sched_id": i.sched_id,
+                    "site": i.site,
+                    "local_duration": i.local_duration,
+                    "exitcode": i.exitcode,
+                    "multiplier_factor": 1,
+                }
+                for i in self.new
+            ]
+            ids = self.s.scalars(
+                insert(JobInstance).returning(
+                    JobInstance.job_instance_id, sort_by_parameter_order=True
+                ),
+                rows,
+            ).all()
+            for inst, new_id in zip(self.new, ids, strict=True):
+                inst.id = new_id
+            self.result.job_instances += len(self.new)
+        changed = [i for i in self.instances if i.id is not None and i not in self.new]
+        if changed:
+            ji = _table(JobInstance)
+            self.s.execute(
+                update(ji)
+                .where(ji.c.job_instance_id == bindparam("b_id"))
+                .values(
+                    sched_id=bindparam("b_sched"),
+                    site=bindparam("b_site"),
+                    local_duration=bindparam("b_dur"),
+                    exitcode=bindparam("b_exit"),
+                ),
+                [
+                    {
+                        "b_id": i.id,
+                        "b_sched": i.sched_id,
+                        "b_site": i.site,
+                        "b_dur": i.local_duration,
+                        "b_exit": i.exitcode,
+                    }
+                    for i in changed
+                ],
+                execution_options={"synchronize_session": False},
+            )
+        states: list[dict[str, Any]] = []
+        scripts: list[dict[str, Any]] = []
+        for inst in [*self.new, *changed]:
+            for state, ts, reason in inst.states:
+                states.append(
+                    {
+                        "job_instance_id": inst.id,
+                        "jobstate_submit_seq": inst.next_state,
+                        "state": state,
+                        "timestamp": ts,
+                        "reason": reason,
+                    }
+                )
+                inst.next_state += 1
+            inst.states.clear()
+            for row in inst.scripts:
+                scripts.append({**row, "wf_id": self.wf_id, "job_instance_id": inst.id})
+            inst.scripts.clear()
+        if states:
+            self.s.execute(insert(JobState), states)
+            self.result.jobstates += len(states)
+        if scripts:
+            self._insert_invocations(scripts)
+
+    def _insert_invocations(self, rows: list[dict[str, Any]]) -> None:
+        stmt = _insert(self.s, _table(Invocation)).on_conflict_do_nothing(
+            index_elements=["job_instance_id", "task_submit_seq"]
+        )
+        self.s.execute(stmt, rows)
+        self.result.invocations += len(rows)
+
+    def write_workflow_states(self) -> None:
+        if not self.wf_states:
+            return
+        rows = [{**r, "wf_id": self.wf_id} for r in self.wf_states]
+        stmt = _insert(self.s, _table(WorkflowState)).on_conflict_do_nothing(
+            index_elements=["wf_id", "state", "restart_count"]
+        )
+        self.s.execute(stmt, rows)
+        self.result.workflow_states += len(rows)
+
+    # ---- invocation records ----------------------------------------------------------------
+    def load_outputs(self) -> None:
+        """Invocation rows (and hosts, files, integrity) from each finished attempt's `.out`."""
+        if not self.finished:
+            return
+        hosts: dict[tuple[str, str, str], int] = {
+            (h.site, h.hostname, h.ip): h.host_id
+            for h in self.s.scalars(select(Host).where(Host.wf_id == self.wf_id))
+        }
+        tasks: dict[str, int] = dict(
+            self.s.execute(
+                select(Task.abs_task_id, Task.task_id).where(Task.wf_id == self.wf_id)
+            ).all()
+        )
+        invocations: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        integrity: list[dict[str, Any]] = []
+        tags: list[dict[str, Any]] = []
+        files: list[tuple[_Inst, str, dict[str, Any], str]] = []
+        for inst in self.finished:
+            info = self.jobs[inst.node]
+            out: AttemptOutput = read_attempt(
+                self.dir, info.submit_file, inst.node, inst.try_index, info.has_post
+            )
+            upd: dict[str, Any] = {
+                "b_id": inst.id,
+                "stdout_file": out.stdout_file,
+                "stderr_file": out.stderr_file,
+                "stdout_text": stdout_text(out.records),
+                "stderr_text": out.stderr_text,
+                "host_id": None,
+                "work_dir": None,
+                "user": None,
+                "site": inst.site,
+                "cluster_start": None,
+                "cluster_duration": None,
+            }
+            checks = check_time = 0.0
+            int_failed = 0
+            computed = 0
+            for n, rec in enumerate(out.records, start=1):
+                site = str(rec.get("site") or inst.site or "")
+                key = (site, str(rec.get("hostname") or ""), str(rec.get("hostaddr") or ""))
+                if key not in hosts and any(key):
+                    hosts[key] = self.s.scalars(
+                        _insert(self.s, _table(Host))
+                        .values(wf_id=self.wf_id, site=key[0], hostname=key[1], ip=key[2])
+                        .on_conflict_do_update(
+                            index_elements=["wf_id", "site", "hostname", "ip"],
+                            set_={"site": key[0]},
+                        )
+                        .returning(_table(Host).c.host_id)
+                    ).one()
+                if upd["host_id"] is None and any(key):
+                    upd.update(
+                        host_id=hosts[key],
+                        work_dir=rec.get("cwd"),
+                        user=rec.get("user"),
+                        site=site or inst.site,
+                    )
+                duration = float(rec.get("duration") or 0.0)
+                cpu = float(rec.get("utime") or 0.0) + float(rec.get("stime") or 0.0)
+                raw = rec.get("raw_status")
+                if raw is None and rec.get("failed_step"):
+                    raw = 256
+                argv = rec.get("argv")
+                invocations.append(
+                    {
+                        "wf_id": self.wf_id,
+                        "job_instance_id": inst.id,
+                        "task_submit_seq": int(rec.get("task_index") or n),
+                        "start_time": _iso_epoch(rec.get("start")),
+                        "remote_duration": duration,
+                        "remote_cpu_time": cpu,
+                        "exitcode": raw,
+                        "transformation": rec.get("transformation"),
+                        "executable": rec.get("executable"),
+                        "argv": " ".join(map(str, argv)) if isinstance(argv, list) else None,
+                        "abs_task_id": rec.get("job_id"),
+                        "maxrss": rec.get("maxrss_kb"),
+                        "avg_cpu": cpu / duration if duration > 0 else None,
+                        "failed_step": rec.get("failed_step"),
+                    }
+                )
+                integ = rec.get("integrity") or {}
+                checks += int(integ.get("succeeded") or 0) + int(integ.get("failed") or 0)
+                int_failed += int(integ.get("failed") or 0)
+                check_time += float(integ.get("duration") or 0.0)
+                task_id = tasks.get(str(rec.get("job_id")))
+                for kind in ("inputs", "outputs"):
+                    for item in rec.get(kind) or []:
+                        if isinstance(item, dict) and item.get("lfn"):
+                            files.append((inst, kind[:-1], item, str(task_id or "")))
+                            if kind == "outputs" and item.get("sha256"):
+                                computed += 1
+            if out.summary:
+                upd["cluster_start"] = _iso_epoch(out.summary.get("start"))
+                upd["cluster_duration"] = out.summary.get("duration")
+            updates.append(upd)
+            if checks:
+                integrity.append(
+                    {
+                        "wf_id": self.wf_id,
+                        "job_instance_id": inst.id,
+                        "type": "check",
+                        "file_type": "input",
+                        "count": int(checks),
+                        "duration": check_time,
+                    }
+                )
+            if computed:
+                integrity.append(
+                    {
+                        "wf_id": self.wf_id,
+                        "job_instance_id": inst.id,
+                        "type": "compute",
+                        "file_type": "output",
+                        "count": computed,
+                        "duration": 0.0,
+                    }
+                )
+            if int_failed:
+                tags.append(
+                    {
+                        "wf_id": self.wf_id,
+                        "job_instance_id": inst.id,
+                        "name": "int.error",
+                        "count": int_failed,
+                    }
+                )
+        if invocations:
+            self._insert_invocations(invocations)
+        if updates:
+            ji = _table(JobInstance)
+            cols = [k for k in updates[0] if k != "b_id"]
+            self.s.execute(
+                update(ji)
+                .where(ji.c.job_instance_id == bindparam("b_id"))
+                .values({c: bindparam(c) for c in cols}),
+                updates,
+                execution_options={"synchronize_session": False},
+            )
+        if integrity:
+            self.s.execute(
+                _insert(self.s, _table(Integrity)).on_conflict_do_nothing(
+                    index_elements=["job_instance_id", "type", "file_type"]
+                ),
+                integrity,
+            )
+        if tags:
+            self.s.execute(
+                _insert(self.s, _table(Tag)).on_conflict_do_nothing(
+                    index_elements=["wf_id", "job_instance_id", "name"]
+                ),
+                tags,
+            )
+        if files:
+            self._write_files(files, tasks)
+
+    def _write_files(
+        self, files: list[tuple[_Inst, str, dict[str, Any], str]], tasks: dict[str, int]
+    ) -> None:
+        lfns = sorted({str(item["lfn"]) for _, _, item, _ in files})
+        known: dict[str, int] = {}
+        for chunk in _chunks(lfns):
+            known.update(
+                self.s.execute(
+                    select(RCLfn.lfn, RCLfn.lfn_id).where(
+                        RCLfn.wf_id == self.wf_id, RCLfn.lfn.in_(chunk)
+                    )
+                ).all()
+            )
+        missing = [lfn for lfn in lfns if lfn not in known]
+        if missing:
+            ids = self.s.scalars(
+                insert(RCLfn).returning(RCLfn.lfn_id, sort_by_parameter_order=True),
+                [{"wf_id": self.wf_id, "lfn": lfn} for lfn in missing],
+            ).all()
+            known.update(zip(missing, ids, strict=True))
+        meta: dict[tuple[int, str], str] = {}
+        links: dict[tuple[int, int | None, str], dict[str, Any]] = {}
+        for inst, file_type, item, task in files:
+            lfn_id = known[str(item["lfn"])]
+            if item.get("sha256"):
+                meta[(lfn_id, "checksum.type")] = "sha256"
+                meta[(lfn_id, "checksum.value")] = str(item["sha256"])
+            if item.get("size") is not None:
+                meta[(lfn_id, "size")] = str(item["size"])
+            links[(lfn_id, inst.id, file_type)] = {
+                "wf_id": self.wf_id,
+                "task_id": int(task) if task else None,
+                "job_instance_id": inst.id,
+                "lfn_id": lfn_id,
+                "file_type": file_type,
+            }
+        if meta:
+            stmt = _insert(self.s, _table(RCMeta))
+            self.s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["lfn_id", "key"], set_={"value": stmt.excluded.value}
+                ),
+                [{"lfn_id": k[0], "key": k[1], "value": v} for k, v in meta.items()],
+            )
+        self.s.execute(
+            _insert(self.s, _table(WorkflowFiles)).on_conflict_do_nothing(
+                index_elements=["wf_id", "lfn_id", "job_instance_id", "file_type"]
+            ),
+            list(links.values()),
+        )
+
+    # ---- cursors ---------------------------------------------------------------------------
+    def offset(self, path: str) -> int:
+        c = self.cursors.get(path)
+        return c.offset if c is not None else 0
+
+    def set_cursor(self, path: str, offset: int, size: int, mtime: float | None) -> None:
+        c = self.cursors.get(path)
+        if c is None:
+            c = MonitorCursor(wf_id=self.wf_id, path=path, offset=offset, size=size, mtime=mtime)
+            self.s.add(c)
+            self.cursors[path] = c
+        elif (c.offset, c.size, c.mtime) != (offset, size, mtime):
+            c.offset, c.size, c.mtime = offset, size, mtime
+
+
+def _find_run_dir(session: Session, target: str | Path) -> tuple[Path, str | None]:
+    path = Path(target)
+    if path.is_dir():
+        run_id = session.scalar(
+            select(Run.id).where(Run.submit_dir.in_([str(path), str(path.resolve())]))
+        )
+        return path.resolve(), run_id
+    run = session.get(Run, str(target))
+    if run is None:
+        raise MonitorError(f"{target}: neither a submit directory nor a run id in the database")
+    if not run.submit_dir:
+        raise MonitorError(f"run {run.id} has no submit directory yet (state {run.state})")
+    submit_dir = Path(run.submit_dir)
+    if not submit_dir.is_dir():
+        raise MonitorError(f"run {run.id}: submit directory {submit_dir} does not exist")
+    return submit_dir.resolve(), run.id
+
+
+def _ensure_workflow(
+    session: Session, submit_dir: Path, bd: Braindump, run_id: str | None
+) -> Workflow:
+    wf = session.scalar(select(Workflow).where(Workflow.wf_uuid == bd.wf_uuid))
+    if wf is not None:
+        if run_id and wf.run_id is None:
+            wf.run_id = run_id
+        return wf
+    root = None
+    if bd.root_wf_uuid != bd.wf_uuid:
+        root = session.scalar(select(Workflow).where(Workflow.wf_uuid == bd.root_wf_uuid))
+    wf = Workflow(
+        wf_uuid=bd.wf_uuid,
+        run_id=run_id,
+        source="native",
+        imported=False,
+        dag_file_name=bd.dag,
+        timestamp=bd.timestamp,
+        submit_hostname=bd.submit_hostname,
+        submit_dir=str(submit_dir),
+        planner_arguments=bd.planner_arguments,
+        user=bd.user,
+        grid_dn=bd.grid_dn,
+        planner_version=bd.planner_version,
+        dax_label=bd.dax_label,
+        dax_version=bd.dax_version,
+        dax_file=bd.dax_file,
+        parent_wf_id=root.wf_id if root is not None else None,
+        root_wf_id=root.wf_id if root is not None else None,
+    )
+    session.add(wf)
+    session.flush()
+    if wf.root_wf_id is None:
+        wf.root_wf_id = wf.wf_id
+    return wf
+
+
+def _load_static(p: _Pass, submit_dir: Path, dag_file: str) -> None:
+    static = read_static(submit_dir, dag_file)
+    rows = [
+        {
+            "wf_id": p.wf_id,
+            "exec_job_id": n.name,
+            "submit_file": n.submit_file,
+            "type_desc": n.type_desc,
+            "clustered": n.clustered,
+            "max_retries": n.max_retries,
+            "executable": n.executable,
+            "argv": n.argv,
+            "task_count": len(n.tasks),
+            "pre_script": n.pre_script,
+            "post_script": n.post_script,
+        }
+        for n in static.nodes
+    ]
+    ids: list[int] = []
+    for chunk in _chunks(rows, 1000):
+        ids.extend(
+            p.s.scalars(
+                insert(Job).returning(Job.job_id, sort_by_parameter_order=True), list(chunk)
+            ).all()
+        )
+    tasks = []
+    seen: set[str] = set()
+    for node, job_id in zip(static.nodes, ids, strict=True):
+        has_post = node.post_script is not None
+        p.jobs[node.name] = _JobInfo(
+            job_id, node.submit_file, has_post, node.post_script, node.pre_script
+        )
+        for t in node.tasks:
+            if t.abs_task_id in seen:
+                continue
+            seen.add(t.abs_task_id)
+            tasks.append(
+                {
+                    "wf_id": p.wf_id,
+                    "job_id": job_id,
+                    "abs_task_id": t.abs_task_id,
+                    "transformation": t.transformation,
+                    "argv": t.argv,
+                    "type_desc": "compute",
+                }
+            )
+    if static.edges:
+        p.s.execute(
+            insert(JobEdge),
+            [
+                {"wf_id": p.wf_id, "parent_exec_job_id": a, "child_exec_job_id": b}
+                for a, b in sorted(set(static.edges))
+            ],
+        )
+    if tasks:
+        p.s.execute(insert(Task), tasks)
+
+
+def _read_progress(p: _Pass, submit_dir: Path, dag_file: str) -> Progress | None:
+    status_file = submit_dir / f"{dag_file}.status"
+    dagman_out = submit_dir / f"{dag_file}.dagman.out"
+    prog: Progress | None = None
+    if dagman_out.is_file():
+        st = dagman_out.stat()
+        key = f"{dag_file}.dagman.out"
+        c = p.cursors.get(key)
+        if c is None or c.size != st.st_size or c.mtime != st.st_mtime:
+            with open(dagman_out, "rb") as fh:
+                fh.seek(p.offset(key))
+                data = fh.read()
+            cut = data.rfind(b"\n") + 1
+            prior = None
+            if c is not None and c.state:
+                prior = Progress(**c.state)
+            prog = scan_dagman_out(data[:cut].decode("utf-8", "replace"), prior)
+            p.set_cursor(key, p.offset(key) + cut, st.st_size, st.st_mtime)
+            if prog is not None:
+                p.cursors[key].state = dict(prog.__dict__)
+    if status_file.is_file():
+        st = status_file.stat()
+        key = f"{dag_file}.status"
+        c = p.cursors.get(key)
+        if c is None or c.size != st.st_size or c.mtime != st.st_mtime:
+            from_file = read_node_status(status_file)
+            if from_file is not None:
+                if prog is not None and prog.exit_status is not None:
+                    from_file.exit_status = prog.exit_status
+                prog = from_file
+                p.set_cursor(key, st.st_size, st.st_size, st.st_mtime)
+    return prog
+
+
+def _write_progress(p: _Pass, prog: Progress) -> None:
+    values = dict(prog.__dict__)
+    stmt = _insert(p.s, _table(DagStatus)).values(wf_id=p.wf_id, **values)
+    p.s.execute(stmt.on_conflict_do_update(index_elements=["wf_id"], set_=values))
+
+
+def monitor_run(
+    session: Session, target: str | Path, *, run_id: str | None = None
+) -> MonitorResult:
+    """Bring the provenance rows of a run (a run id, or a submit dir) up to date; one pass.
+
+    Flushes but does not commit: the caller's transaction makes the pass atomic.
+    """
+    submit_dir, found_run = _find_run_dir(session, target)
+    bd = read_braindump(submit_dir)
+    wf = _ensure_workflow(session, submit_dir, bd, run_id or found_run or bd.aerie.get("run_id"))
+    p = _Pass(session, submit_dir, wf)
+    p.load()
+    if STATIC_CURSOR not in p.cursors:
+        if not (submit_dir / bd.dag).is_file():
+            raise MonitorError(f"{submit_dir / bd.dag}: the DAG named in braindump.yml is missing")
+        _load_static(p, submit_dir, bd.dag)
+        p.set_cursor(STATIC_CURSOR, 0, 0, None)
+
+    # Read jobstate.log before nodes.log: DAGMan writes a jobstate line only after reading the
+    # event it describes, so every line read here refers to an event the second read sees.
+    jobstate_path = submit_dir / "jobstate.log"
+    lines: list[JobstateLine] = []
+    if jobstate_path.is_file():
+        st = jobstate_path.stat()
+        start = p.offset("jobstate.log")
+        if st.st_size < start:
+            start = 0
+        if st.st_size != start:
+            lines, end = read_jobstate(jobstate_path, start)
+            p.set_cursor("jobstate.log", end, st.st_size, st.st_mtime)
+    nodes_name = f"{bd.dag}.nodes.log"
+    nodes_path = submit_dir / nodes_name
+    events: list[ev.Event] = []
+    if nodes_path.is_file():
+        st = nodes_path.stat()
+        start = p.offset(nodes_name)
+        if st.st_size < start:
+            start = 0
+        if st.st_size != start:
+            events, end = ev.read_events(nodes_path, start)
+            p.set_cursor(nodes_name, end, st.st_size, st.st_mtime)
+    p.result.events = len(events) + len(lines)
+
+    if events or lines:
+        p.load_instances()
+        merged: list[tuple[float, int, int, Any]] = []
+        for i, e in enumerate(events):
+            merged.append((e.timestamp, 1, i, e))
+        for i, line in enumerate(lines):
+            if line.node == "INTERNAL":
+                rank = 0 if line.event == "DAGMAN_STARTED" else 3
+                key = line.timestamp + (0.0 if rank == 0 else 0.9999)
+            elif line.event.startswith("PRE_SCRIPT"):
+                rank, key = 0, line.timestamp
+            else:  # whole-second stamps: order them after the same second's events
+                rank, key = 2, line.timestamp + 0.9999
+            merged.append((key, rank, i, line))
+        merged.sort(key=lambda t: (t[0], t[1], t[2]))
+        for _, _, _, item in merged:
+            if isinstance(item, ev.Event):
+                p.apply_event(item)
+            else:
+                p.apply_line(item)
+        p.flush_instances()
+        p.write_workflow_states()
+        p.load_outputs()
+
+    prog = _read_progress(p, submit_dir, bd.dag)
+    if prog is not None:
+        _write_progress(p, prog)
+    session.flush()
+    return p.result
+
+
+def rows_for(session: Session, wf_id: int) -> dict[str, int]:
+    """Row counts per provenance table for one workflow (tests and `aerie` diagnostics)."""
+    jobs = select(Job.job_id).where(Job.wf_id == wf_id).scalar_subquery()
+    inst = select(JobInstance.job_instance_id).where(JobInstance.job_id.in_(jobs))
+    counts = {
+        "job": select(func.count()).select_from(Job).where(Job.wf_id == wf_id),
+        "job_edge": select(func.count()).select_from(JobEdge).where(JobEdge.wf_id == wf_id),
+        "task": select(func.count()).select_from(Task).where(Task.wf_id == wf_id),
+        "job_instance": select(func.count())
+        .select_from(JobInstance)
+        .where(JobInstance.job_id.in_(jobs)),
+        "jobstate": select(func.count())
+        .select_from(JobState)
+        .where(JobState.job_instance_id.in_(inst)),
+        "invocation": select(func.count()).select_from(Invocation).where(Invocation.wf_id == wf_id),
+        "workflowstate": select(func.count())
+        .select_from(WorkflowState)
+        .where(WorkflowState.wf_id == wf_id),
+        "host": select(func.count()).select_from(Host).where(Host.wf_id == wf_id),
+        "rc_lfn": select(func.count()).select_from(RCLfn).where(RCLfn.wf_id == wf_id),
+        "rc_meta": select(func.count())
+        .select_from(RCMeta)
+        .where(RCMeta.lfn_id.in_(select(RCLfn.lfn_id).where(RCLfn.wf_id == wf_id))),
+        "workflow_files": select(func.count())
+        .select_from(WorkflowFiles)
+        .where(WorkflowFiles.wf_id == wf_id),
+        "integrity": select(func.count()).select_from(Integrity).where(Integrity.wf_id == wf_id),
+        "tag": select(func.count()).select_from(Tag).where(Tag.wf_id == wf_id),
+    }
+    return {name: int(session.scalar(q) or 0) for name, q in counts.items()}
+
+
+__all__ = ["MonitorError", "MonitorResult", "monitor_run", "rows_for"]

@@ -1,0 +1,121 @@
+"""DAG progress counts, from the NODE_STATUS_FILE or from `dagman.out` (pegasus-status's source).
+
+Both give DAGMan's own node counts (Done, Pre, Queued, Post, Ready, Un-Ready, Failed, Futile),
+which is what pegasus-status prints; the monitor stores the latest in the `dagstatus` row.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import classad2
+
+
+@dataclass
+class Progress:
+    timestamp: float | None = None
+    dag_status: int = 0
+    nodes_total: int = 0
+    done: int = 0
+    pre: int = 0
+    queued: int = 0
+    post: int = 0
+    ready: int = 0
+    unready: int = 0
+    failed: int = 0
+    futile: int = 0
+    held: int = 0
+    exit_status: int | None = None
+
+
+_AD_FIELDS = {
+    "nodes_total": "NodesTotal",
+    "done": "NodesDone",
+    "pre": "NodesPre",
+    "queued": "NodesQueued",
+    "post": "NodesPost",
+    "ready": "NodesReady",
+    "unready": "NodesUnready",
+    "failed": "NodesFailed",
+    "futile": "NodesFutile",
+    "held": "JobProcsHeld",
+    "dag_status": "DagStatus",
+}
+
+
+def read_node_status(path: Path) -> Progress | None:
+    """The DagStatus ad of a node status file, or None if the file has none (yet)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        ads = list(classad2.parseAds(text))
+    except Exception:  # a file caught mid-rewrite; the next pass reads it again
+        return None
+    for ad in ads:
+        if str(ad.get("Type", "")) != "DagStatus":
+            continue
+        prog = Progress()
+        for attr, key in _AD_FIELDS.items():
+            value = ad.get(key)
+            if isinstance(value, int):
+                setattr(prog, attr, value)
+        ts = ad.get("Timestamp")
+        prog.timestamp = float(ts) if isinstance(ts, int | float) else path.stat().st_mtime
+        return prog
+    return None
+
+
+_STATUS = re.compile(r"DAG status: (-?\d+)")
+_TOTAL = re.compile(r"Of (\d+) nodes total:")
+_EXIT = re.compile(r"EXITING WITH STATUS (-?\d+)")
+_STAMP = re.compile(r"^(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)")
+
+
+def _stamp(line: str) -> float | None:
+    m = _STAMP.match(line)
+    if not m:
+        return None
+    return time.mktime(time.strptime(m.group(1), "%m/%d/%y %H:%M:%S"))
+
+
+def scan_dagman_out(text: str, prog: Progress | None = None) -> Progress | None:
+    """Update `prog` with the last progress table, DAG status and exit status in `text`."""
+    lines = text.splitlines()
+    found = prog is not None
+    prog = prog or Progress()
+    for i, line in enumerate(lines):
+        if "Of " in line and "nodes total:" in line:
+            m = _TOTAL.search(line)
+            if m and i + 3 < len(lines):
+                # header line, dashes line, numbers line
+                nums = lines[i + 3].split()
+                counts = [int(w) for w in nums if w.isdigit()]
+                if len(counts) >= 7:
+                    found = True
+                    prog.nodes_total = int(m.group(1))
+                    prog.done, prog.pre, prog.queued, prog.post = counts[0:4]
+                    prog.ready, prog.unready, prog.failed = counts[4:7]
+                    prog.futile = counts[7] if len(counts) > 7 else 0
+                    prog.timestamp = _stamp(line) or prog.timestamp
+            continue
+        if "job proc(s) currently held" in line:
+            words = line.split()
+            idx = words.index("job") if "job" in words else 0
+            if idx and words[idx - 1].isdigit():
+                prog.held = int(words[idx - 1])
+            continue
+        m = _STATUS.search(line)
+        if m:
+            prog.dag_status = int(m.group(1))
+            continue
+        if "EXITING WITH STATUS" in line:
+            m = _EXIT.search(line)
+            if m:
+                found = True
+                prog.exit_status = int(m.group(1))
+                prog.timestamp = _stamp(line) or prog.timestamp
+        elif "(CONDOR_DAGMAN) STARTING UP" in line:
+            prog.exit_status = None
+    return prog if found else None

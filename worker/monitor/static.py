@@ -1,0 +1,124 @@
+"""What a submit dir says before anything runs: DAG nodes, edges, scripts and tasks.
+
+Node kinds follow Pegasus's naming scheme (planner/naming.py, SPEC §2.5), which is how
+stampede's `job.type_desc` is known for both our runs and imported ones.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from worker.engines.local.dagfile import Script, parse_dag
+
+# Name prefix -> stampede type_desc; first match wins (longer prefixes first).
+_PREFIXES = (
+    ("create_dir_", "create-dir"),
+    ("stage_in_", "stage-in-tx"),
+    ("stage_out_", "stage-out-tx"),
+    ("stage_inter_", "inter-site-tx"),
+    ("stage_worker_", "stage-in-tx"),
+    ("register_", "registration"),
+    ("clean_up_", "cleanup"),
+    ("cleanup_", "cleanup"),
+    ("chmod_", "chmod"),
+    ("pegasus-plan_", "dax"),
+    ("subdax_", "dax"),
+    ("dagman_", "dag"),
+    ("subdag_", "dag"),
+)
+
+
+def type_desc(name: str, is_subdag: bool = False) -> str:
+    if is_subdag:
+        return "dag"
+    for prefix, kind in _PREFIXES:
+        if name.startswith(prefix):
+            return kind
+    return "compute"
+
+
+@dataclass
+class TaskSpec:
+    abs_task_id: str
+    transformation: str | None
+    argv: str | None
+
+
+@dataclass
+class NodeSpec:
+    name: str
+    submit_file: str | None
+    type_desc: str
+    max_retries: int
+    pre_script: str | None
+    post_script: str | None
+    clustered: bool = False
+    executable: str | None = None
+    argv: str | None = None
+    tasks: list[TaskSpec] = field(default_factory=list)
+
+
+@dataclass
+class StaticWorkflow:
+    nodes: list[NodeSpec]
+    edges: list[tuple[str, str]]
+
+
+def _script(script: Script | None) -> str | None:
+    if script is None:
+        return None
+    return " ".join([script.executable, *script.arguments])
+
+
+def _tasks(submit_dir: Path, node: NodeSpec) -> None:
+    """Fill tasks from the job wrapper's input (`<job>.lite.json`) when the node has one."""
+    if not node.submit_file:
+        return
+    lite = (submit_dir / node.submit_file).with_name(f"{node.name}.lite.json")
+    if not lite.is_file():
+        return
+    try:
+        spec = json.loads(lite.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(spec, dict):
+        return
+    items = spec.get("tasks") if isinstance(spec.get("tasks"), list) else None
+    node.clustered = items is not None
+    node.executable = spec.get("executable")
+    args = spec.get("arguments")
+    node.argv = " ".join(map(str, args)) if isinstance(args, list) else None
+    for item in items if items is not None else [spec]:
+        if not isinstance(item, dict) or not item.get("job_id"):
+            continue
+        targs = item.get("arguments")
+        node.tasks.append(
+            TaskSpec(
+                abs_task_id=str(item["job_id"]),
+                transformation=item.get("transformation") or spec.get("transformation"),
+                argv=" ".join(map(str, targs)) if isinstance(targs, list) else None,
+            )
+        )
+
+
+def read_static(submit_dir: Path, dag_file: str) -> StaticWorkflow:
+    """Nodes (in file order) and edges of the DAG, with tasks of compute nodes."""
+    dag = parse_dag(submit_dir / dag_file)
+    nodes: list[NodeSpec] = []
+    edges: list[tuple[str, str]] = []
+    for node in dag.nodes.values():
+        spec = NodeSpec(
+            name=node.name,
+            submit_file=node.submit_file,
+            type_desc=type_desc(node.name, node.kind == "subdag"),
+            max_retries=node.retries,
+            pre_script=_script(node.pre),
+            post_script=_script(node.post),
+        )
+        if spec.type_desc == "compute":
+            _tasks(submit_dir, spec)
+        nodes.append(spec)
+        edges.extend((node.name, child) for child in node.children)
+    return StaticWorkflow(nodes=nodes, edges=edges)
