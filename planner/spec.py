@@ -302,11 +302,11 @@ class Use:
 
     lfn: Annotated[str, StringConstraints(min_length=1)]
     type: LinkType
-    stage_out: bool = Field(True, validation_alias="stageOut")
-    register_replica: bool = Field(True, validation_alias="registerReplica")
+    stage_out: bool = Field(default=True, validation_alias="stageOut")
+    register_replica: bool = Field(default=True, validation_alias="registerReplica")
     optional: bool = False
     bypass: bool = False
-    for_planning: bool = Field(False, validation_alias="forPlanning")
+    for_planning: bool = Field(default=False, validation_alias="forPlanning")
     executable: bool = False
     size: TextValue | None = None
     namespace: str | None = None
@@ -332,7 +332,7 @@ class AbstractJob:
     """
 
     id: NodeId
-    node_label: str | None = Field(None, validation_alias="nodeLabel")
+    node_label: str | None = Field(default=None, validation_alias="nodeLabel")
     arguments: Annotated[tuple[str, ...], BeforeValidator(_numbers_to_str_list)]
     uses: tuple[Use, ...]
     stdin: str | None = None
@@ -478,9 +478,9 @@ class TransformationSite:
     pfn: str
     type: Literal["installed", "stageable"]
     arch: Arch | None = None
-    os_type: OsType | None = Field(None, validation_alias="os.type")
-    os_release: str | None = Field(None, validation_alias="os.release")
-    os_version: VersionString | None = Field(None, validation_alias="os.version")
+    os_type: OsType | None = Field(default=None, validation_alias="os.type")
+    os_release: str | None = Field(default=None, validation_alias="os.release")
+    os_version: VersionString | None = Field(default=None, validation_alias="os.version")
     container: str | None = None
     bypass: bool = False
     profiles: Profiles = Field(default_factory=lambda: EMPTY_PROFILES)
@@ -521,7 +521,7 @@ class Container:
     name: str
     type: ContainerType
     image: str
-    image_site: str | None = Field(None, validation_alias="image.site")
+    image_site: str | None = Field(default=None, validation_alias="image.site")
     mounts: tuple[str, ...] = ()
     bypass: bool = False
     checksum: Checksum | None = None
@@ -572,9 +572,9 @@ class Directory:
 
     type: DirectoryType
     path: str | None = None
-    shared_file_system: bool = Field(False, validation_alias="sharedFileSystem")
-    free_size: TextValue | None = Field(None, validation_alias="freeSize")
-    total_size: TextValue | None = Field(None, validation_alias="totalSize")
+    shared_file_system: bool = Field(default=False, validation_alias="sharedFileSystem")
+    free_size: TextValue | None = Field(default=None, validation_alias="freeSize")
+    total_size: TextValue | None = Field(default=None, validation_alias="totalSize")
     file_servers: Annotated[
         tuple[FileServer, ...], Field(min_length=1, validation_alias="fileServers")
     ]
@@ -593,16 +593,22 @@ class Grid:
     contact: str
     scheduler: Literal["fork", "pbs", "lsf", "condor", "sge", "slurm", "flux", "unknown"]
     jobtype: Literal["compute", "auxillary", "transfer", "register", "cleanup"] | None = None
-    free_mem: TextValue | None = Field(None, validation_alias="freeMem")
-    total_mem: TextValue | None = Field(None, validation_alias="totalMem")
-    max_count: TextValue | None = Field(None, validation_alias="maxCount")
-    max_cpu_time: TextValue | None = Field(None, validation_alias="maxCPUTime")
-    running_jobs: Annotated[float, Field(ge=0)] | None = Field(None, validation_alias="runningJobs")
-    jobs_in_queue: Annotated[float, Field(ge=0)] | None = Field(
-        None, validation_alias="jobsInQueue"
+    free_mem: TextValue | None = Field(default=None, validation_alias="freeMem")
+    total_mem: TextValue | None = Field(default=None, validation_alias="totalMem")
+    max_count: TextValue | None = Field(default=None, validation_alias="maxCount")
+    max_cpu_time: TextValue | None = Field(default=None, validation_alias="maxCPUTime")
+    running_jobs: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, validation_alias="runningJobs"
     )
-    idle_nodes: Annotated[float, Field(ge=0)] | None = Field(None, validation_alias="idleNodes")
-    total_nodes: Annotated[float, Field(ge=0)] | None = Field(None, validation_alias="totalNodes")
+    jobs_in_queue: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, validation_alias="jobsInQueue"
+    )
+    idle_nodes: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, validation_alias="idleNodes"
+    )
+    total_nodes: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, validation_alias="totalNodes"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -614,9 +620,9 @@ class Site:
 
     name: str
     arch: Arch = "x86_64"
-    os_type: OsType = Field("linux", validation_alias="os.type")
-    os_release: str | None = Field(None, validation_alias="os.release")
-    os_version: VersionString | None = Field(None, validation_alias="os.version")
+    os_type: OsType = Field(default="linux", validation_alias="os.type")
+    os_release: str | None = Field(default=None, validation_alias="os.release")
+    os_version: VersionString | None = Field(default=None, validation_alias="os.version")
     directories: tuple[Directory, ...] = ()
     grids: tuple[Grid, ...] = ()
     profiles: Profiles = Field(default_factory=lambda: EMPTY_PROFILES)
@@ -665,11 +671,13 @@ class Workflow:
     name: WorkflowName
     version: VersionString | None = None
     jobs: Annotated[tuple[AnyJob, ...], Field(min_length=1)]
-    job_dependencies: tuple[Dependency, ...] = Field((), validation_alias="jobDependencies")
-    site_catalog: SiteCatalogRef | SiteCatalog | None = Field(None, validation_alias="siteCatalog")
-    replica_catalog: ReplicaCatalog | None = Field(None, validation_alias="replicaCatalog")
+    job_dependencies: tuple[Dependency, ...] = Field(default=(), validation_alias="jobDependencies")
+    site_catalog: SiteCatalogRef | SiteCatalog | None = Field(
+        default=None, validation_alias="siteCatalog"
+    )
+    replica_catalog: ReplicaCatalog | None = Field(default=None, validation_alias="replicaCatalog")
     transformation_catalog: TransformationCatalog | None = Field(
-        None, validation_alias="transformationCatalog"
+        default=None, validation_alias="transformationCatalog"
     )
     profiles: Profiles = Field(default_factory=lambda: EMPTY_PROFILES)
     hooks: Hooks = Field(default_factory=lambda: EMPTY_HOOKS)
