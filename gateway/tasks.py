@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from celery import Celery
 from celery.schedules import schedule as every
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from gateway.settings import Settings
 
@@ -167,6 +167,8 @@ class TaskQueue:
         if session is None:
             self.dispatcher.send(name, args)
             return
+        if not session.in_transaction():
+            session.begin()  # the task belongs to this unit of work, even before any SQL
         session.info.setdefault(_PENDING_KEY, []).append((self.dispatcher, name, args))
 
     def start(self) -> None:
@@ -183,10 +185,14 @@ def _send_pending(session: Session) -> None:
         dispatcher.send(name, args)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    """The rows the tasks would look for are gone: do not send them."""
-    session.info.pop(_PENDING_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    """The outermost transaction rolled back: the rows the tasks would look for are gone.
+
+    (A rolled-back SAVEPOINT inside a transaction that later commits keeps its tasks.)
+    """
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
 
 
 def make_task_queue(settings: Settings, celery_app: Celery | None = None) -> TaskQueue:
