@@ -344,13 +344,25 @@ def execute(
             timer.daemon = True
             timers.append(timer)
             timer.start()
-        while True:
-            try:
-                _, status, ru = os.wait4(proc.pid, 0)
-                break
-            except ChildProcessError:  # reaped elsewhere (should not happen)
-                status, ru = 0, None
-                break
+        # The task runs in its own session (so a wall-time kill reaches its whole tree); a
+        # SIGTERM/SIGINT/SIGHUP sent to the wrapper (condor_rm, engine stop) is passed on to it.
+        interrupted: list[int] = []
+        saved: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+
+            def _forward(signum: int, _frame: Any) -> None:
+                interrupted.append(signum)
+                _kill_group(proc.pid, signum)
+
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                saved[sig] = signal.signal(sig, _forward)
+        try:
+            _, status, ru = os.wait4(proc.pid, 0)
+        except ChildProcessError:  # reaped elsewhere (should not happen)
+            status, ru = 0, None
+        finally:
+            for signum, handler in saved.items():
+                signal.signal(signum, handler)
         proc.returncode = 0  # keep Popen from trying to reap it again
         duration = time.monotonic() - t0
         for t in timers:
@@ -374,6 +386,12 @@ def execute(
         for f in (fin, out_f, err_f):
             if f is not None:
                 f.close()
+    if interrupted:
+        raise StepFailed(
+            "exec",
+            f"the wrapper received signal {interrupted[0]} while {task.executable} ran; "
+            "it was passed on to the task",
+        )
     if rec["walltime_exceeded"]:
         raise StepFailed(
             "exec",

@@ -425,3 +425,33 @@ def test_tmp_scratch_is_made_and_removed(run_job, tmp_path: Path) -> None:
     used = (scratch / "f.b").read_text()
     assert used.startswith(str(base)) and used != str(scratch)
     assert list(base.iterdir()) == [], "the wrapper's own scratch dir must be removed"
+
+
+def test_sigterm_to_the_wrapper_reaches_the_task(wrapper: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = "import os, time; open('started', 'w').write(str(os.getpid())); time.sleep(30)"
+    job = {"version": 1, "job_id": "ID1", "transformation": "t", **py(code)}
+    (scratch / "j.lite.json").write_text(json.dumps(job))
+    proc = subprocess.Popen(
+        [sys.executable, str(wrapper), "run", "j.lite.json"],
+        cwd=scratch,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(200):
+        if (scratch / "started").exists() and (scratch / "started").read_text():
+            break
+        time.sleep(0.025)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    rec = json.loads(out)
+    assert rec["signal"] == signal.SIGTERM and rec["failed_step"] == "exec"
+    assert "received signal 15" in rec["error"]
+    assert proc.returncode == 128 + signal.SIGTERM
+    task_pid = int((scratch / "started").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(task_pid, 0)
