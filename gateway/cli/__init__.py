@@ -28,6 +28,9 @@ def _register() -> None:
     from gateway.cli import import_
 
     main.add_command(import_.import_)
+    from gateway.cli import engine
+
+    main.add_command(engine.engine)
 
 
 _register()
