@@ -56,6 +56,8 @@ def read_jobstate(path: Path) -> Jobstate:
         if not words:
             continue
         last = number == len(rows) and not text.endswith("\n")
+        if last and len(words) < 7 and words[1:2] != ["INTERNAL"]:
+            break  # a line monitord was still writing
         try:
             timestamp = int(float(words[0]))
             if words[1] == "INTERNAL":

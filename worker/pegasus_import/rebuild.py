@@ -355,7 +355,7 @@ def _instance_from_lines(
         stored = _RENAMED.get(state, state)
         reason = None
         if state == "JOB_HELD":
-            reason = f" {hold_reasons.pop(0)} " if hold_reasons else None
+            reason = f" {hold_reasons.pop(0)}" if hold_reasons else None
         instance.states.append(JobStateRecord(stored, line.timestamp, counter, reason))
         if state == "SUBMIT":
             submitted = True

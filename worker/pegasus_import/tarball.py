@@ -44,6 +44,9 @@ def safe_extract(fileobj: IO[bytes], destination: Path, *, max_bytes: int = MAX_
                     raise UnsafeArchive("upload", f"more than {max_members} entries")
                 if total > max_bytes:
                     raise UnsafeArchive("upload", f"more than {max_bytes} bytes uncompressed")
+                parts = Path(member.name).parts
+                if member.name.startswith(("/", "\\")) or ".." in parts:
+                    raise UnsafeArchive(member.name, "paths must stay inside the upload")
                 if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
                     raise UnsafeArchive(member.name, "special files are not allowed")
             try:

@@ -1,0 +1,190 @@
+"""The import rebuilds, from files alone, what monitord wrote into Pegasus's stampede.db.
+
+Every run is rebuilt from a copy of its submit dir with the stampede databases deleted; the
+original stampede.db is then the ground truth, row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.parity import stampede as S
+from tests.parity.conftest import stampede_db
+from worker.pegasus_import.model import WorkflowRecord
+from worker.pegasus_import.rebuild import rebuild_workflow
+
+# Runs whose stampede.db monitord finished loading (monitord.done present).
+COMPLETE = ["process_wf_success", "process_wf_failure", "sample_wf_held", "hierarchical_wf_failure"]
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and abs(float(a) - float(b)) < 1e-6
+    return bool(a == b)
+
+
+def _instances(wf: WorkflowRecord) -> dict[tuple[str, int], dict[str, Any]]:
+    return {
+        (j.exec_job_id, i.job_submit_seq): dict(
+            sched_id=i.sched_id,
+            site=i.site,
+            exitcode=i.exitcode,
+            local_duration=i.local_duration,
+            stdout_file=i.stdout_file,
+            stderr_file=i.stderr_file,
+            multiplier_factor=i.multiplier_factor,
+        )  # fmt: skip
+        for j in wf.jobs
+        for i in j.instances
+    }
+
+
+def _invocations(wf: WorkflowRecord) -> dict[tuple[str, int, int], dict[str, Any]]:
+    return {
+        (j.exec_job_id, i.job_submit_seq, v.task_submit_seq): dict(
+            start_time=v.start_time,
+            remote_duration=v.remote_duration,
+            remote_cpu_time=v.remote_cpu_time,
+            exitcode=v.exitcode,
+            transformation=v.transformation,
+            executable=v.executable,
+            abs_task_id=v.abs_task_id,
+            maxrss=v.maxrss,
+        )  # fmt: skip
+        for j in wf.jobs
+        for i in j.instances
+        for v in i.invocations
+    }
+
+
+def _states(wf: WorkflowRecord) -> dict[tuple[str, int], list[tuple[str, int, int]]]:
+    return {
+        (j.exec_job_id, i.job_submit_seq): sorted(
+            ((s.state, s.timestamp, s.seq) for s in i.states), key=lambda s: (s[2], s[0])
+        )
+        for j in wf.jobs
+        for i in j.instances
+    }
+
+
+def _assert_same(expected: dict[Any, Any], actual: dict[Any, Any]) -> None:
+    assert sorted(expected, key=str) == sorted(actual, key=str)
+    for key, want in expected.items():
+        got = actual[key]
+        if isinstance(want, dict):
+            bad = {f: (want[f], got[f]) for f in want if not _close(want[f], got[f])}
+            assert not bad, f"{key}: (stampede, imported) differ: {bad}"
+        else:
+            assert want == got, key
+
+
+@pytest.fixture(params=COMPLETE)
+def rebuilt(
+    request: pytest.FixtureRequest, run_copy: Callable[[str], Path]
+) -> tuple[Path, WorkflowRecord]:
+    name = request.param
+    return stampede_db(name), rebuild_workflow(run_copy(name))
+
+
+def test_jobs_match(rebuilt: tuple[Path, WorkflowRecord]) -> None:
+    db, wf = rebuilt
+    mine = {
+        j.exec_job_id: dict(
+            submit_file=j.submit_file,
+            type_desc=j.type_desc,
+            clustered=j.clustered,
+            max_retries=j.max_retries,
+            task_count=j.task_count,
+        )  # fmt: skip
+        for j in wf.jobs
+    }
+    _assert_same(S.jobs(db, wf.wf_uuid), mine)
+
+
+def test_job_instances_match(rebuilt: tuple[Path, WorkflowRecord]) -> None:
+    db, wf = rebuilt
+    _assert_same(S.instances(db, wf.wf_uuid), _instances(wf))
+
+
+def test_invocations_match_including_pre_and_post_scripts(
+    rebuilt: tuple[Path, WorkflowRecord],
+) -> None:
+    db, wf = rebuilt
+    _assert_same(S.invocations(db, wf.wf_uuid), _invocations(wf))
+
+
+def test_job_states_match(rebuilt: tuple[Path, WorkflowRecord]) -> None:
+    db, wf = rebuilt
+    _assert_same(S.jobstates(db, wf.wf_uuid), _states(wf))
+
+
+def test_workflow_states_and_integrity_match(rebuilt: tuple[Path, WorkflowRecord]) -> None:
+    db, wf = rebuilt
+    assert S.workflow_states(db, wf.wf_uuid) == [
+        (s.state, s.timestamp, s.restart_count, s.status) for s in wf.states
+    ]
+    mine = {
+        (j.exec_job_id, i.job_submit_seq, g.type, g.file_type): (g.count, g.duration)
+        for j in wf.jobs
+        for i in j.instances
+        for g in i.integrity
+    }
+    want = S.integrity(db, wf.wf_uuid)
+    assert set(want) == set(mine)
+    for key, (count, duration) in want.items():
+        assert mine[key][0] == count and mine[key][1] == pytest.approx(duration), key
+
+
+def test_held_job_keeps_its_hold_reason_from_dagman_out(run_copy: Callable[[str], Path]) -> None:
+    wf = rebuild_workflow(run_copy("sample_wf_held"))
+    held = next(j for j in wf.jobs if j.exec_job_id == "chebi_drug_loader_ID0000001")
+    (instance,) = held.instances
+    reasons = [s.reason for s in instance.states if s.state == "JOB_HELD"]
+    expected = S.rows(
+        stampede_db("sample_wf_held"), "select reason from jobstate where state = 'JOB_HELD'"
+    )
+    assert reasons == [r[0] for r in expected]
+    assert reasons[0] is not None and "Transfer output files failure" in reasons[0]
+
+
+def test_incomplete_stampede_db_is_completed_by_files(run_copy: Callable[[str], Path]) -> None:
+    """hierarchical_wf_success: monitord stopped early; the files know more than its DB."""
+    db = stampede_db("hierarchical_wf_success")
+    wf = rebuild_workflow(run_copy("hierarchical_wf_success"))
+    expected = S.instances(db, wf.wf_uuid)
+    mine = _instances(wf)
+    assert set(expected) <= set(mine)
+    # every value monitord did record, the import has too
+    for key, want in expected.items():
+        for field_name, value in want.items():
+            if value is not None:
+                assert _close(value, mine[key][field_name]), (key, field_name)
+    # ...and the jobs it never finished loading are complete in the import
+    late = mine["wc_ID0000002", 9]
+    assert expected["wc_ID0000002", 9]["exitcode"] is None
+    assert late["exitcode"] == 0 and late["local_duration"] == 2
+
+
+def test_sub_workflow_tree_is_linked(run_copy: Callable[[str], Path]) -> None:
+    db = stampede_db("hierarchical_wf_success")
+    wf = rebuild_workflow(run_copy("hierarchical_wf_success"))
+    (child,) = wf.children
+    assert child.parent_wf_uuid == wf.wf_uuid and child.root_wf_uuid == wf.wf_uuid
+    plan = next(j for j in wf.jobs if j.exec_job_id == "pegasus-plan_diamond_subworkflow")
+    assert [i.subwf_uuid for i in plan.instances] == [child.wf_uuid]
+    # the sub-workflow's start/end come from its DAGMan node, as monitord recorded them
+    assert S.workflow_states(db, child.wf_uuid) == [
+        (s.state, s.timestamp, s.restart_count, s.status) for s in child.states
+    ]
+    # without the sub-workflow's own logs, kickstart records still give every invocation
+    want = {k: v for k, v in S.invocations(db, child.wf_uuid).items() if k[2] > 0}
+    mine = _invocations(child)
+    by_task = {(k[0], v["start_time"]): v for k, v in mine.items()}
+    for (job, _seq, _task), row in want.items():
+        got = by_task[job, row["start_time"]]
+        assert _close(got["remote_duration"], row["remote_duration"])
+        assert got["exitcode"] == row["exitcode"]
