@@ -1,0 +1,61 @@
+"""Aerie's planner: Pegasus 5.0 workflows + catalogs → an HTCondor DAGMan submit directory.
+
+Library use::
+
+    from planner import PlanOptions, plan, write
+    from planner.inputs import load_inputs
+
+    inputs = load_inputs("workflow.yml")
+    ew = plan(inputs, PlanOptions(submit_dir=Path("submit")))
+    write(ew)
+
+The planner is pure: it imports nothing of the gateway or the worker (checked by import-linter).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from planner.compile import PlanOptions
+    from planner.dag import ExecutableWorkflow
+
+__all__ = ["PlanOptions", "plan", "write"]
+
+
+def plan(inputs: Any, options: PlanOptions, **kwargs: Any) -> ExecutableWorkflow:
+    """Compile a workflow into an executable workflow for ``options.submit_dir``.
+
+    ``inputs`` is a ``planner.inputs.PlanInputs`` (catalogs and properties taken from it) or a
+    ``planner.spec.Workflow`` (then pass ``replica_catalogs=``, ``transformation_catalogs=``,
+    ``site_catalogs=`` and ``properties=`` as keywords).
+    """
+    from planner.compile import plan as _plan
+    from planner.spec import Workflow
+
+    if isinstance(inputs, Workflow):
+        return _plan(inputs, options=options, **kwargs)
+    cats = inputs.catalogs
+    return _plan(
+        inputs.workflow,
+        options=options,
+        replica_catalogs=list(cats.replicas.catalogs),
+        transformation_catalogs=list(cats.transformations.catalogs),
+        site_catalogs=list(cats.sites.catalogs),
+        properties=dict(inputs.properties.values),
+    )
+
+
+def write(ew: ExecutableWorkflow, submit_dir: Any = None) -> Any:
+    """Write the submit directory of ``ew`` (to ``ew.submit_dir`` unless told otherwise)."""
+    from planner.writer import write as _write
+
+    return _write(ew, submit_dir)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PlanOptions":
+        from planner.compile import PlanOptions
+
+        return PlanOptions
+    raise AttributeError(name)
