@@ -29,15 +29,15 @@ def _close(a: Any, b: Any) -> bool:
 
 def _instances(wf: WorkflowRecord) -> dict[tuple[str, int], dict[str, Any]]:
     return {
-        (j.exec_job_id, i.job_submit_seq): dict(
-            sched_id=i.sched_id,
-            site=i.site,
-            exitcode=i.exitcode,
-            local_duration=i.local_duration,
-            stdout_file=i.stdout_file,
-            stderr_file=i.stderr_file,
-            multiplier_factor=i.multiplier_factor,
-        )  # fmt: skip
+        (j.exec_job_id, i.job_submit_seq): {
+            "sched_id": i.sched_id,
+            "site": i.site,
+            "exitcode": i.exitcode,
+            "local_duration": i.local_duration,
+            "stdout_file": i.stdout_file,
+            "stderr_file": i.stderr_file,
+            "multiplier_factor": i.multiplier_factor,
+        }  # fmt: skip
         for j in wf.jobs
         for i in j.instances
     }
@@ -45,16 +45,16 @@ def _instances(wf: WorkflowRecord) -> dict[tuple[str, int], dict[str, Any]]:
 
 def _invocations(wf: WorkflowRecord) -> dict[tuple[str, int, int], dict[str, Any]]:
     return {
-        (j.exec_job_id, i.job_submit_seq, v.task_submit_seq): dict(
-            start_time=v.start_time,
-            remote_duration=v.remote_duration,
-            remote_cpu_time=v.remote_cpu_time,
-            exitcode=v.exitcode,
-            transformation=v.transformation,
-            executable=v.executable,
-            abs_task_id=v.abs_task_id,
-            maxrss=v.maxrss,
-        )  # fmt: skip
+        (j.exec_job_id, i.job_submit_seq, v.task_submit_seq): {
+            "start_time": v.start_time,
+            "remote_duration": v.remote_duration,
+            "remote_cpu_time": v.remote_cpu_time,
+            "exitcode": v.exitcode,
+            "transformation": v.transformation,
+            "executable": v.executable,
+            "abs_task_id": v.abs_task_id,
+            "maxrss": v.maxrss,
+        }  # fmt: skip
         for j in wf.jobs
         for i in j.instances
         for v in i.invocations
@@ -93,13 +93,13 @@ def rebuilt(
 def test_jobs_match(rebuilt: tuple[Path, WorkflowRecord]) -> None:
     db, wf = rebuilt
     mine = {
-        j.exec_job_id: dict(
-            submit_file=j.submit_file,
-            type_desc=j.type_desc,
-            clustered=j.clustered,
-            max_retries=j.max_retries,
-            task_count=j.task_count,
-        )  # fmt: skip
+        j.exec_job_id: {
+            "submit_file": j.submit_file,
+            "type_desc": j.type_desc,
+            "clustered": j.clustered,
+            "max_retries": j.max_retries,
+            "task_count": j.task_count,
+        }  # fmt: skip
         for j in wf.jobs
     }
     _assert_same(S.jobs(db, wf.wf_uuid), mine)

@@ -25,6 +25,13 @@ EXPECTED = {
     "sample2_hr": (4, 0, 0, 0, 0, 8, 1, 61.54, 13, "Failure"),
     "sample_started": (0, 0, 0, 0, 0, 0, 0, 0.0, 0, "Running"),
 }
+SAMPLE2_HR_LONG_DIRS = """
+UNREADY READY  PRE  IN_Q  POST  DONE  FAIL %DONE  STATE  DAGNAME
+   4      0     0    0     0     8     1   61.54 Failure sample2_hr_failure.dag
+   0      0     0    0     0     0     0    0.0  Failure   └─sub_workflows/inner/inner.dag
+   4      0     0    0     0     8     1   61.54         TOTALS(13 jobs)
+Summary: 2 DAGs total (Failure:2)
+"""
 KEYS = ("unready", "ready", "pre", "queued", "post", "succeeded", "failed", "percent_done")
 
 
@@ -92,17 +99,7 @@ def test_short_text_is_pegasus_status_text(sample: str, expected: str) -> None:
             Summary: 1 DAG total (Running:1)
             """,
         ),
-        (
-            "sample2_hr",
-            True,
-            """
-            UNREADY READY  PRE  IN_Q  POST  DONE  FAIL %DONE  STATE  DAGNAME
-               4      0     0    0     0     8     1   61.54 Failure sample2_hr_failure.dag
-               0      0     0    0     0     0     0    0.0  Failure   └─sub_workflows/inner/inner.dag
-               4      0     0    0     0     8     1   61.54         TOTALS(13 jobs)
-            Summary: 2 DAGs total (Failure:2)
-            """,
-        ),
+        ("sample2_hr", True, SAMPLE2_HR_LONG_DIRS),
         (
             "sample_started",
             False,
