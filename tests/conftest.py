@@ -41,7 +41,8 @@ PG_ADMIN_URL = os.environ.get(
 def pytest_configure(config: pytest.Config) -> None:
     """Isolate tests from the developer's own AERIE_* variables and aerie.toml."""
     for key in list(os.environ):
-        if key.startswith("AERIE_") and not key.startswith("AERIE_TEST_"):
+        keep = key.startswith("AERIE_TEST_") or key == "AERIE_SHARED_DIR"
+        if key.startswith("AERIE_") and not keep:
             del os.environ[key]
     os.environ["AERIE_CONFIG"] = os.devnull
     get_settings.cache_clear()
