@@ -134,6 +134,9 @@ class ExecutableWorkflow:
     metrics: dict[str, Any] = field(default_factory=dict)
     cache: list[str] = field(default_factory=list)
     catalog_files: dict[str, str] = field(default_factory=dict)
+    """File name under ``catalogs/`` → path of the source file to copy there."""
+    wrapper: str = ""
+    """Absolute path of ``aerie-lite`` (a sub-workflow uses its parent's)."""
     node_status_interval: int = 5
     job_attrs: dict[str, str] = field(default_factory=dict)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -151,8 +152,8 @@ def write(wf: ExecutableWorkflow, submit_dir: str | os.PathLike[str] | None = No
     (root / f"{wf.prefix}.metrics").write_text(json.dumps(wf.metrics, indent=2) + "\n", "utf-8")
     if wf.catalog_files:
         (root / "catalogs").mkdir(exist_ok=True)
-        for name, text in wf.catalog_files.items():
-            (root / "catalogs" / name).write_text(text, encoding="utf-8")
+        for name, source in wf.catalog_files.items():
+            shutil.copyfile(source, root / "catalogs" / name)
 
     for node in wf.nodes.values():
         if node.subdag is not None and node.subdag.workflow is not None:
