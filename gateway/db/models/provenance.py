@@ -179,7 +179,10 @@ class JobState(Base):
     """One state of a job instance (DB spelling, SPEC.md §4.3). Stampede `jobstate`."""
 
     __tablename__ = "jobstate"
-    __table_args__ = (PrimaryKeyConstraint("job_instance_id", "jobstate_submit_seq"),)
+    # Stampede's key: real Pegasus runs repeat a jobstate_submit_seq within an instance.
+    __table_args__ = (
+        PrimaryKeyConstraint("job_instance_id", "state", "timestamp", "jobstate_submit_seq"),
+    )
 
     job_instance_id: Mapped[int] = mapped_column(BigID, _fk("job_instance.job_instance_id"))
     jobstate_submit_seq: Mapped[int] = mapped_column(Integer)
@@ -326,9 +329,7 @@ class WorkflowFiles(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
     wf_id: Mapped[int] = mapped_column(BigID, _fk("workflow.wf_id"), index=True)
     task_id: Mapped[int | None] = mapped_column(BigID, _fk("task.task_id", "SET NULL"))
-    job_instance_id: Mapped[int | None] = mapped_column(
-        BigID, _fk("job_instance.job_instance_id")
-    )
+    job_instance_id: Mapped[int | None] = mapped_column(BigID, _fk("job_instance.job_instance_id"))
     lfn_id: Mapped[int] = mapped_column(BigID, _fk("rc_lfn.lfn_id"))
     file_type: Mapped[str] = mapped_column(String(16), doc="input | output")
 
