@@ -989,12 +989,13 @@ class DagRun:
     def _finish(self) -> RunResult:
         self._update_dag_status()
         final = self.runs.get(self.dag.final) if self.dag.final else None
-        if self.abort is not None:
-            exit_code = self.abort[1]
-        elif final is not None and final.status in (DONE, ERROR):
-            # The FINAL node's outcome decides the DAG's (DAGMan manual, FINAL node).
+        if final is not None and final.status in (DONE, ERROR):
+            # The FINAL node's outcome decides the DAG's, overriding failed nodes and
+            # ABORT-DAG-ON (DAGMan manual, "FINAL node").
             exit_code = 0 if final.status == DONE else 1
             self.dag_status = DAG_STATUS_OK if final.status == DONE else DAG_STATUS_NODE_FAILED
+        elif self.abort is not None:
+            exit_code = self.abort[1]
         else:
             unfinished = [
                 r for r in self.runs.values() if r.status != DONE and r.node.kind != "final"
