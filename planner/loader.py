@@ -467,11 +467,11 @@ def _known_keys() -> list[str]:
     for name in spec.__all__:
         obj = getattr(spec, name)
         if isinstance(obj, type) and dataclasses.is_dataclass(obj):
+            infos = getattr(obj, "__pydantic_fields__", {})
             for f in dataclasses.fields(obj):
-                if not f.init:
+                if not f.init or f.name not in infos:
                     continue
-                info = getattr(f, "default", None)
-                alias = getattr(info, "validation_alias", None)
+                alias = infos[f.name].validation_alias
                 keys.add(alias if isinstance(alias, str) else f.name)
     return sorted(keys)
 
