@@ -1,6 +1,7 @@
 """Every model module, imported so `Base.metadata` is complete (Alembic and tests rely on it)."""
 
 from gateway.db.models.audit import AuditEntry
+from gateway.db.models.gateway_run import Quota, RunEvent, UserCatalog
 from gateway.db.models.provenance import (
     DagStatus,
     Host,
@@ -39,15 +40,18 @@ __all__ = [
     "JobInstance",
     "JobState",
     "MonitorCursor",
+    "Quota",
     "RCLfn",
     "RCMeta",
     "RCPfn",
     "Run",
+    "RunEvent",
     "Tag",
     "Task",
     "TaskEdge",
     "TaskMeta",
     "User",
+    "UserCatalog",
     "Workflow",
     "WorkflowFiles",
     "WorkflowMeta",

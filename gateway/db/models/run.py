@@ -34,6 +34,12 @@ class Run(Base):
     submit_dir: Mapped[str | None] = mapped_column(Text)
     labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, doc="Submission options for the planner (sites, output site, ...)."
+    )
+    engine_handle: Mapped[str | None] = mapped_column(
+        Text, doc="worker.engines.EngineHandle as JSON once the engine was started."
+    )
     created_at: Mapped[Created]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None]
