@@ -31,6 +31,11 @@ def _register() -> None:
     from gateway.cli import engine
 
     main.add_command(engine.engine)
+    from gateway.cli import status
+
+    main.add_command(status.status_cmd)
+    main.add_command(status.analyze_cmd)
+    main.add_command(status.statistics_cmd)
 
 
 _register()

@@ -608,7 +608,8 @@ class _Pass:
                         "exitcode": raw,
                         "transformation": rec.get("transformation"),
                         "executable": rec.get("executable"),
-                        "argv": " ".join(map(str, argv)) if isinstance(argv, list) else None,
+                        # stampede's argv is the argument vector, without the executable
+                        "argv": " ".join(map(str, argv[1:])) if isinstance(argv, list) else None,
                         "abs_task_id": rec.get("job_id"),
                         "maxrss": rec.get("maxrss_kb"),
                         "avg_cpu": cpu / duration if duration > 0 else None,
@@ -919,6 +920,9 @@ def monitor_run(
     submit_dir, found_run = _find_run_dir(session, target)
     bd = read_braindump(submit_dir)
     wf = _ensure_workflow(session, submit_dir, bd, run_id or found_run or bd.aerie.get("run_id"))
+    if wf.source != "native":
+        # Rows of imported runs belong to `aerie import`; tailing them again would duplicate.
+        return MonitorResult(wf_id=wf.wf_id)
     p = _Pass(session, submit_dir, wf)
     p.load()
     if STATIC_CURSOR not in p.cursors:
