@@ -12,9 +12,11 @@ So a valid document never pays for line numbers, and an invalid one reports ever
 once (raised together as `SpecError`), each like
 `wf.yml:41: jobs[3].uses[0].type: 'inptu' is not one of none, input, output, inout, checkpoint`.
 
-YAML dialect: documents are read as YAML 1.2 core (what `yaml_rs` implements): `yes`/`no`/`on`/`off`
-are strings, not booleans, and timestamps stay strings. Everything `Pegasus.api` writes (PyYAML
-quotes ambiguous scalars) reads back the same under both. Duplicate mapping keys are errors.
+YAML dialect: documents are read as YAML 1.2 core (what `yaml_rs` implements), so timestamps stay
+strings and `yes`/`no`/`on`/`off` are strings; boolean fields still accept those words (and
+`true`/`false`/`1`/`0`), so hand-written YAML 1.1 documents keep working. Everything `Pegasus.api`
+writes (PyYAML quotes ambiguous scalars) reads back the same under both. Duplicate mapping keys
+are errors.
 
 Catalogs may use `${VAR}` references (as Pegasus's site and transformation catalogs do); they are
 expanded only when the caller passes an environment (`env=`), never from the server's own
@@ -524,7 +526,10 @@ def _message(loc: list[PathElement], err: Any) -> tuple[list[PathElement], str]:
     if kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
         return loc, f"expected a number, got {_what(value)}"
     if kind == "greater_than_equal":
-        return loc, f"must be at least {ctx.get('ge')}, got {value}"
+        ge = ctx.get("ge")
+        if isinstance(ge, float) and ge.is_integer():
+            ge = int(ge)
+        return loc, f"must be at least {ge}, got {value}"
     if kind == "too_short":
         if ctx.get("field_type") in ("Tuple", "List"):
             return loc, f"must have at least {ctx.get('min_length')} item(s)"

@@ -476,7 +476,7 @@ class TransformationSite:
 
     name: str
     pfn: str
-    type: Literal["installed", "stageable"]
+    type: Literal["stageable", "installed"]
     arch: Arch | None = None
     os_type: OsType | None = Field(default=None, validation_alias="os.type")
     os_release: str | None = Field(default=None, validation_alias="os.release")
