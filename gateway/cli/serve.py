@@ -6,10 +6,13 @@ Celery app and hands it to `create_app`, so tasks run on a thread of this proces
 
 from __future__ import annotations
 
+import textwrap
+
 import click
 
 from gateway.cli._common import load_settings, open_database
 from gateway.db.session import session_scope
+from gateway.errors import AerieError
 from gateway.services import users as user_service
 from gateway.settings import Settings
 
@@ -18,7 +21,11 @@ def _settings_help() -> str:
     """The settings table for `--help`, generated so it cannot drift from the code."""
     lines = ["\b", "Settings (environment variables, or keys in aerie.toml / $AERIE_CONFIG):"]
     for name, info in Settings.model_fields.items():
-        lines.append(f"  AERIE_{name.upper():<20} {info.description or ''}")
+        lines.append(f"  AERIE_{name.upper()}")
+        lines += textwrap.wrap(
+            info.description or "", width=76, initial_indent=" " * 6, subsequent_indent=" " * 6
+        )
+    lines.append("See docs/configuration.md for details.")
     return "\n".join(lines)
 
 
@@ -53,9 +60,12 @@ def serve(host: str, port: int, log_level: str) -> None:
 
     settings = load_settings()
     database = open_database(settings)
-    with session_scope(database.sessions) as session:
-        admin = user_service.ensure_admin(session)
-        admin_id, admin_name = admin.id, admin.name
+    try:
+        with session_scope(database.sessions) as session:
+            admin = user_service.ensure_admin(session)
+            admin_id, admin_name = admin.id, admin.name
+    except AerieError as exc:
+        raise click.ClickException(exc.message) from exc
 
     celery_app = None
     if settings.embedded:
