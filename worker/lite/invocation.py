@@ -58,6 +58,7 @@ tasks that were started (with ``fail_fast`` the ones after a failure are not).
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,3 +140,27 @@ def parse_lines(text: str) -> list[dict[str, Any]]:
         if isinstance(obj, dict) and obj.get("type") in (INVOCATION, CLUSTER_SUMMARY):
             out.append(obj)
     return out
+
+
+def host_facts(cwd: str) -> dict[str, Any]:
+    """hostname, hostaddr, user, uid and cwd for a record (kickstart's top-level fields)."""
+    import socket
+
+    try:
+        import pwd
+
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        user = os.environ.get("USER") or str(os.getuid())
+    hostname = socket.gethostname()
+    try:
+        hostaddr: str | None = socket.gethostbyname(hostname)
+    except OSError:
+        hostaddr = None
+    return {
+        "hostname": hostname,
+        "hostaddr": hostaddr,
+        "user": user,
+        "uid": os.getuid(),
+        "cwd": cwd,
+    }

@@ -87,7 +87,11 @@ def main(argv: list[str], out: IO[str] | None = None, err: IO[str] | None = None
     t0 = time.time()
     job = os.path.basename(args[0]).rsplit(".in", 1)[0]
     rec = inv.new_record(
-        job_id=job, job_name=job, transformation="pegasus::rc-client", start=inv.iso_utc(t0)
+        job_id=job,
+        job_name=job,
+        transformation="pegasus::rc-client",
+        start=inv.iso_utc(t0),
+        **inv.host_facts(os.getcwd()),
     )
     rec["argv"] = ["aerie-lite", "register", *argv]
     try:
@@ -104,6 +108,5 @@ def main(argv: list[str], out: IO[str] | None = None, err: IO[str] | None = None
         err.write(f"aerie-lite register: {exc}\n")
         code = 1
     rec["duration"] = round(time.time() - t0, 6)
-    rec["cwd"] = os.getcwd()
     out.write(inv.dumps(rec) + "\n")
     return code

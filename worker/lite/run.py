@@ -38,29 +38,6 @@ class StepFailed(Exception):
         self.message = message
 
 
-def _host_facts(cwd: str) -> dict[str, Any]:
-    import socket
-
-    try:
-        import pwd
-
-        user = pwd.getpwuid(os.getuid()).pw_name
-    except (ImportError, KeyError):
-        user = os.environ.get("USER") or str(os.getuid())
-    hostname = socket.gethostname()
-    try:
-        hostaddr: str | None = socket.gethostbyname(hostname)
-    except OSError:
-        hostaddr = None
-    return {
-        "hostname": hostname,
-        "hostaddr": hostaddr,
-        "user": user,
-        "uid": os.getuid(),
-        "cwd": cwd,
-    }
-
-
 def _inside(scratch: str, lfn: str) -> str:
     path = os.path.normpath(os.path.join(scratch, lfn))
     if not (path == scratch or path.startswith(scratch.rstrip(os.sep) + os.sep)):
@@ -109,9 +86,14 @@ def stage_in(spec: JobSpec, scratch: str, origin: str) -> dict[str, Any]:
             nbytes += n
         elif not os.path.lexists(dest):
             there = os.path.join(origin, f.lfn)
+            flat = os.path.join(scratch, os.path.basename(f.lfn))
             if origin != scratch and os.path.exists(there):
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 os.symlink(there, dest)
+            elif flat != dest and os.path.exists(flat):
+                # HTCondor's transfer_input_files drops directories: put a deep LFN in place.
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                os.rename(flat, dest)
             else:
                 raise StepFailed(
                     "stage-in",
@@ -306,8 +288,8 @@ def execute(
     fin = out_f = err_f = None
     try:
         fin = open(stdin_path, "rb") if stdin_path else open(os.devnull, "rb")
-        out_f = open(out_path, "w+b") if out_path else _tempfile()
-        err_f = open(err_path, "w+b") if err_path else _tempfile()
+        out_f = open(out_path, "w+b") if out_path else _tempfile(scratch, "out")
+        err_f = open(err_path, "w+b") if err_path else _tempfile(scratch, "err")
     except OSError as exc:
         for f in (fin, out_f, err_f):
             if f is not None:
@@ -408,10 +390,12 @@ def execute(
 _SIGNUMS = {int(s) for s in signal.Signals}
 
 
-def _tempfile() -> IO[bytes]:
-    import tempfile
-
-    return tempfile.TemporaryFile()
+def _tempfile(scratch: str, name: str) -> IO[bytes]:
+    """An anonymous capture file (unlinked at once, so nothing is left for HTCondor to see)."""
+    path = os.path.join(scratch, f".aerie-lite.{os.getpid()}.{name}")
+    fh = open(path, "w+b")
+    os.unlink(path)
+    return fh
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,7 +437,7 @@ def run_job(spec: JobSpec, origin: str, out: IO[str], err: IO[str]) -> int:
         site=spec.site,
         wf_label=spec.wf_label,
         wf_uuid=spec.wf_uuid,
-        **_host_facts(scratch),
+        **inv.host_facts(scratch),
     )
     env = dict(os.environ)
     env.update(spec.environment)
@@ -602,7 +586,7 @@ def main(argv: list[str], out: IO[str] | None = None, err: IO[str] | None = None
             start=inv.iso_utc(time.time()),
             failed_step="stage-in",
             error=f"stage-in: {exc}",
-            **_host_facts(os.getcwd()),
+            **inv.host_facts(os.getcwd()),
         )
         _emit(rec, out)
         err.write(f"aerie-lite: {exc}\n")

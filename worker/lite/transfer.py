@@ -392,8 +392,8 @@ def main(argv: list[str], out: Any = None, err: Any = None) -> int:
         job_name=job,
         transformation=_transformation(in_file),
         start=inv.iso_utc(t0),
-        cwd=os.getcwd(),
         argv=["aerie-lite", "transfer", in_file],
+        **inv.host_facts(os.getcwd()),
     )
     code = 0
     try:

@@ -455,3 +455,18 @@ def test_sigterm_to_the_wrapper_reaches_the_task(wrapper: Path, tmp_path: Path) 
     task_pid = int((scratch / "started").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(task_pid, 0)
+
+
+def test_deep_lfn_delivered_flat_is_put_in_place(run_job, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "f.a").write_text("deep")  # what HTCondor's transfer_input_files leaves
+    res = run_job(
+        {
+            **py("print(open('data/in/f.a').read())"),
+            "inputs": [{"lfn": "data/in/f.a", "sha256": sha(b"deep")}],
+        },
+        scratch,
+    )
+    assert res.returncode == 0, res.stdout
+    assert res.record["stdout_tail"] == "deep\n"
