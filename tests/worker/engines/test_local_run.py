@@ -22,9 +22,7 @@ def events(dag: Path) -> list[htcondor2.JobEvent]:
 
 
 def node_of(evs: list[htcondor2.JobEvent]) -> dict[int, str]:
-    return {
-        ev.cluster: ev["StructuredNotes"]["DAGNodeName"] for ev in evs if ev.type == E.SUBMIT
-    }
+    return {ev.cluster: ev["StructuredNotes"]["DAGNodeName"] for ev in evs if ev.type == E.SUBMIT}
 
 
 def test_diamond_runs_in_dependency_order_and_writes_every_file(
@@ -72,13 +70,19 @@ def test_retries_rerun_the_node_with_its_retry_number(
     dag = d.dag("JOB flaky flaky.sub\nRETRY flaky 2\nJOBSTATE_LOG jobstate.log\n")
     assert run(dag, engine_config).exit_code == 0
     assert d.starts() == ["flaky"] * 3
-    retries = [line.split("retry=")[1] for line in (d.root / "events.txt").read_text().split("\n")
-               if "start" in line]
+    retries = [
+        line.split("retry=")[1]
+        for line in (d.root / "events.txt").read_text().split("\n")
+        if "start" in line
+    ]
     assert retries == ["0", "1", "2"], "$(RETRY) reaches the job through the submit file"
     terms = [ev["ReturnValue"] for ev in events(dag) if ev.type == E.JOB_TERMINATED]
     assert terms == [3, 3, 0]
-    seqs = [line.split()[-1] for line in (d.root / "jobstate.log").read_text().splitlines()
-            if " SUBMIT " in line]
+    seqs = [
+        line.split()[-1]
+        for line in (d.root / "jobstate.log").read_text().splitlines()
+        if " SUBMIT " in line
+    ]
     assert seqs == ["1", "2", "3"], "each attempt gets its own jobstate sequence number"
 
 
@@ -184,9 +188,7 @@ def test_category_maxjobs_limits_concurrency(dagdir: DagDir, engine_config: Engi
     assert d.max_concurrency() == 2
 
 
-def test_priority_orders_ready_nodes_when_one_slot_is_free(
-    dagdir: DagDir, tmp_path: Path
-) -> None:
+def test_priority_orders_ready_nodes_when_one_slot_is_free(dagdir: DagDir, tmp_path: Path) -> None:
     d = dagdir
     lines = []
     for i, prio in enumerate([1, 50, 7, 100, -3]):
@@ -237,7 +239,7 @@ def test_vanilla_jobs_get_htcondor_file_transfer(dagdir: DagDir, tmp_path: Path)
         "transfer_input_files = in.txt\n"
         "transfer_output_files = out.txt, where.txt\n"
         "output = $(JOB).out\nerror = $(JOB).err\n"
-        'environment = "GREETING=\'hello world\'"\n'
+        "environment = \"GREETING='hello world'\"\n"
         "queue\n"
     )
     (d.root / "t.sub").write_text(sub)
@@ -278,11 +280,11 @@ def test_vars_and_node_macros_reach_the_submit_file(
     (d.root / "v.sub").write_text(
         "universe = local\nexecutable = /bin/sh\n"
         "mine = from-submit\n"
-        f'arguments = "-c \'echo $(JOB) $(who) $(mine) $(Cluster) >> {d.root}/v.txt\'"\n'
+        f"arguments = \"-c 'echo $(JOB) $(who) $(mine) $(Cluster) >> {d.root}/v.txt'\"\n"
         "queue\n"
     )
     dag = d.dag(
-        "JOB one v.sub\nJOB two v.sub\nVARS one who=\"first one\" mine=\"ignored\"\n"
+        'JOB one v.sub\nJOB two v.sub\nVARS one who="first one" mine="ignored"\n'
         'VARS two APPEND who="second" mine="from-dag"\nPARENT one CHILD two\n'
     )
     assert run(dag, engine_config).exit_code == 0
@@ -300,8 +302,7 @@ def test_subdag_external_runs_the_inner_dag_as_one_node(
     inner.mkdir()
     for n in ("i1", "i2"):
         (inner / f"{n}.sub").write_text(
-            f"universe = local\nexecutable = {d.script}\n"
-            f'arguments = "{n} {d.root}"\nqueue\n'
+            f'universe = local\nexecutable = {d.script}\narguments = "{n} {d.root}"\nqueue\n'
         )
     (inner / "inner.dag").write_text("JOB i1 i1.sub\nJOB i2 i2.sub\nPARENT i1 CHILD i2\n")
     d.sub("A.sub", f"A {d.root}")
