@@ -81,6 +81,8 @@ class Graph:
             node = next(p for p in self.parents[node] if p in alive)
         cycle = path[seen[node] :]
         cycle.reverse()  # we walked child → parent; report parent → child
+        k = cycle.index(min(cycle))  # start at the job that comes first in the document
+        cycle = cycle[k:] + cycle[:k]
         return [self.ids[i] for i in [*cycle, cycle[0]]]
 
     def _kahn(self) -> tuple[list[int], list[int]]:
