@@ -15,7 +15,7 @@ One ``aerie.invocation`` line per task (a normal job has one task), for example:
      "argv": ["/usr/bin/pegasus-keg", "-a", "findrange"],
      "start": "2026-11-25T08:00:01.250000Z", "duration": 0.513,
      "exitcode": 0, "signal": null, "raw_status": 0, "walltime_exceeded": false,
-     "utime": 0.41, "stime": 0.03, "maxrss_kb": 10240,
+     "utime": 0.41, "stime": 0.03, "maxrss_kb": 10240, "maxrss_floor_kb": 9800,
      "stdout_tail": "...", "stderr_tail": "",
      "inputs": [{"lfn": "f.b1", "size": 1024, "sha256": "a7f5..."}],
      "outputs": [{"lfn": "f.c1", "size": 2048, "sha256": "c3d1..."}],
@@ -33,7 +33,11 @@ Field meanings (stable; add fields, never rename):
   kickstart's ``status.raw`` (``exitcode << 8`` or the signal number); null if it never ran.
 - ``walltime_exceeded``: true when the wrapper killed it at the ``walltime`` limit.
 - ``utime``/``stime``: CPU seconds of the executable and its children; ``maxrss_kb``: their
-  peak resident set size in KiB (``getrusage`` of the waited-for children).
+  peak resident set size in KiB (``wait4`` rusage).  Linux charges a process that ``exec``s with
+  the peak RSS of the memory image it had before (the wrapper's, when the wrapper spawns it), so
+  ``maxrss_kb`` is never below ``maxrss_floor_kb``, the wrapper's own peak RSS at spawn time:
+  about 10 MB for the zipapp, more when an engine runs the wrapper in a fork of itself.  A value
+  at the floor means "at most this much".
 - ``stdout_tail``/``stderr_tail``: the last 64 KiB (``TAIL_BYTES``) of the executable's streams
   (of the redirected LFN when ``stdout``/``stderr`` were declared), decoded as UTF-8 with
   replacement.
@@ -102,6 +106,7 @@ def new_record(**fields: Any) -> dict[str, Any]:
         "utime": 0.0,
         "stime": 0.0,
         "maxrss_kb": 0,
+        "maxrss_floor_kb": 0,
         "stdout_tail": "",
         "stderr_tail": "",
         "inputs": [],

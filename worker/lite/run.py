@@ -295,6 +295,9 @@ def execute(
             if f is not None:
                 f.close()
         raise StepFailed("exec", f"cannot open stdio file: {exc}") from exc
+    import resource
+
+    rec["maxrss_floor_kb"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     t0 = time.monotonic()
     try:
         try:

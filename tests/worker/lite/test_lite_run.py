@@ -92,6 +92,7 @@ def test_cpu_time_and_max_rss_of_the_executable(run_job) -> None:
     assert res.returncode == 0, res.stderr
     rec = res.record
     assert rec["maxrss_kb"] >= 50 * 1024
+    assert 0 < rec["maxrss_floor_kb"] < 50 * 1024  # the 60 MB are the task's, not the wrapper's
     assert rec["utime"] + rec["stime"] >= 0.2
 
 
