@@ -25,6 +25,7 @@ from worker.engines.local.rescue import newest_rescue
 from worker.engines.local.runner import read_lock
 
 STATUS_REMOVED = 4
+STARTUP_TIMEOUT = 30.0
 
 
 class LocalEngine(Engine):
@@ -61,6 +62,7 @@ class LocalEngine(Engine):
             out.close()
             err.close()
         start = proc.process_start_time(child.pid)
+        self._wait_started(child, dag)
         return EngineHandle(
             engine=self.name,
             submit_dir=str(submit_dir),
@@ -69,6 +71,25 @@ class LocalEngine(Engine):
             started=time.time(),
             extra={"start_time": str(start)},
         )
+
+    def _wait_started(self, child: subprocess.Popen[bytes], dag: Path) -> None:
+        """Return once the engine holds the DAG's lock, so two submits cannot race and a DAG
+        that does not parse is reported here rather than by a later poll."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            lock = read_lock(dag)
+            if lock is not None and lock.pid == child.pid:
+                return
+            code = child.poll()
+            if code is not None:
+                if code == 0:
+                    return  # finished already (an empty or all-DONE DAG)
+                err = dag.with_name(dag.name + ".lib.err")
+                lines = err.read_text(errors="replace").strip().splitlines() if err.exists() else []
+                reason = lines[-1] if lines else f"exit status {code}"
+                raise EngineError(f"the local engine did not start: {reason}")
+            time.sleep(0.02)
+        raise EngineError(f"the local engine did not start within {STARTUP_TIMEOUT:.0f} s")
 
     def poll(self, handle: EngineHandle) -> EngineStatus:
         dag = Path(handle.dag_file)

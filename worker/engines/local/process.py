@@ -26,6 +26,10 @@ from pathlib import Path
 
 MainFunction = Callable[[list[str]], int]
 
+CLOSE_IN_CHILD: set[int] = set()
+"""Descriptors a forked child must not keep (the DAG lock: an orphan holding it would make a
+dead engine look alive). Exec'd children lose them anyway (they are close-on-exec)."""
+
 _lite_main: MainFunction | None = None
 _lite_checked = False
 
@@ -113,6 +117,11 @@ def _child(
     code = 127
     try:
         os.setsid()
+        for fd in CLOSE_IN_CHILD:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         for signum in (
             signal.SIGTERM,
             signal.SIGINT,

@@ -3,9 +3,10 @@
 `run(dag_file)` is what `aerie engine run` and `python -m worker.engines.local run` call. Start
 up follows condor_dagman:
 
-* `<dag>.lock` holds JSON {pid, start_time, boot_id, host, log_offset, started}. A lock whose
-  process is alive means the DAG is already running (`EngineBusy`). A lock whose process is
-  gone means the last engine died: recovery mode (see recovery.py).
+* `<dag>.lock` is flock'ed for the engine's lifetime and holds JSON {pid, start_time, boot_id,
+  host, log_offset, started}. A lock held by another process means the DAG is already running
+  (`EngineBusy`). A lock file with content that nobody holds was left by an engine that died
+  (the kernel released its flock): recovery mode (see recovery.py). A clean exit removes it.
 * Unless `force`, the newest `<dag>.rescueNNN` is applied (AutoRescue): its DONE nodes do not
   run again. With `force`, rescue files are renamed `.old` and the DAG starts from scratch.
 * Cluster ids continue after the highest one in `<dag>.nodes.log`, and the node log, the
@@ -15,6 +16,7 @@ up follows condor_dagman:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -25,7 +27,7 @@ from pathlib import Path
 from worker.engines.local import process as proc
 from worker.engines.local import recovery
 from worker.engines.local.config import EngineConfig
-from worker.engines.local.dagfile import apply_rescue, parse_dag
+from worker.engines.local.dagfile import Dag, apply_rescue, parse_dag
 from worker.engines.local.rescue import newest_rescue, retire_rescue_files
 from worker.engines.local.scheduler import DagRun, RunResult
 
@@ -71,13 +73,6 @@ def read_lock(dag_file: Path) -> LockInfo | None:
         return None
 
 
-def _write_lock(dag_file: Path, info: LockInfo) -> None:
-    path = lock_path(dag_file)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(info.__dict__) + "\n")
-    os.replace(tmp, path)
-
-
 def run(
     dag_file: Path | str,
     config: EngineConfig | None = None,
@@ -89,17 +84,54 @@ def run(
     dag_path = Path(dag_file).resolve()
     config = config or EngineConfig()
     dag = parse_dag(dag_path)
+    lock_fd = _acquire_lock(dag_path)
+    try:
+        result = _run_locked(dag_path, dag, config, lock_fd, force, parent_dagman_id)
+        # Only a run that concluded removes its lock; after an unexpected error the content
+        # stays, so the next start recovers from the node log like after a crash.
+        lock_path(dag_path).unlink(missing_ok=True)
+        return result
+    finally:
+        proc.CLOSE_IN_CHILD.discard(lock_fd)
+        os.close(lock_fd)
+
+
+def _acquire_lock(dag_path: Path) -> int:
+    """Open and flock `<dag>.lock`; the kernel drops the flock when this process dies, so
+    a lock file that can be locked but still has content was left by a dead engine."""
+    path = lock_path(dag_path)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            old = read_lock(dag_path)
+            holder = f"pid {old.pid}" if old is not None else "another engine"
+            raise EngineBusy(f"{dag_path.name} is already being run by {holder}") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            proc.CLOSE_IN_CHILD.add(fd)
+            return fd
+        os.close(fd)  # the previous holder removed the file meanwhile: lock the new one
+
+
+def _run_locked(
+    dag_path: Path,
+    dag: Dag,
+    config: EngineConfig,
+    lock_fd: int,
+    force: bool,
+    parent_dagman_id: str | None,
+) -> RunResult:
     nodes_log = dag_path.with_name(dag_path.name + ".nodes.log")
     procs_file = dag_path.with_name(dag_path.name + ".procs")
-
-    old = read_lock(dag_path)
-    recovering = False
-    if old is not None:
-        if old.alive() and old.pid != os.getpid():
-            raise EngineBusy(f"{dag_path.name} is already being run by pid {old.pid}")
-        recovering = True
-    if lock_path(dag_path).exists() and old is None:
-        recovering = True  # unreadable lock: treat like a crash
+    content = os.pread(lock_fd, 65536, 0)
+    old = read_lock(dag_path) if content.strip() else None
+    recovering = bool(content.strip())
 
     if recovering:
         recovery.kill_orphans(
@@ -138,17 +170,17 @@ def run(
                 retries_used[name] = outcome.failures
 
     me = os.getpid()
-    _write_lock(
-        dag_path,
-        LockInfo(
-            pid=me,
-            start_time=proc.process_start_time(me),
-            boot_id=proc.boot_id(),
-            host=socket.gethostname(),
-            log_offset=log_offset,
-            started=time.time(),
-        ),
+    info = LockInfo(
+        pid=me,
+        start_time=proc.process_start_time(me),
+        boot_id=proc.boot_id(),
+        host=socket.gethostname(),
+        log_offset=log_offset,
+        started=time.time(),
     )
+    data = (json.dumps(info.__dict__) + "\n").encode()
+    os.ftruncate(lock_fd, 0)
+    os.pwrite(lock_fd, data, 0)
     if not recovering:
         procs_file.unlink(missing_ok=True)
     if parent_dagman_id:
@@ -168,6 +200,5 @@ def run(
     if recovering:
         scheduler.out.line("Lock file found with a dead engine: running in recovery mode")
     result = scheduler.run()
-    lock_path(dag_path).unlink(missing_ok=True)
     procs_file.unlink(missing_ok=True)
     return result
