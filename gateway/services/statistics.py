@@ -387,8 +387,9 @@ def cum_job_wall_time(
     row = session.execute(
         select(
             func.sum(weighted),
-            func.sum(case((Invocation.exitcode == 0, weighted), else_=None)),
-            func.sum(case((Invocation.exitcode > 0, weighted), else_=None)),
+            # else 0 (stampede_statistics): no failed task prints "0.0 secs", not "-"
+            func.sum(case((Invocation.exitcode == 0, weighted), else_=0)),
+            func.sum(case((Invocation.exitcode > 0, weighted), else_=0)),
         )
         .join(JobInstance, JobInstance.job_instance_id == Invocation.job_instance_id)
         .where(
@@ -411,8 +412,8 @@ def submit_side_wall_time(
     row = session.execute(
         select(
             func.sum(weighted),
-            func.sum(case((JobInstance.exitcode == 0, weighted), else_=None)),
-            func.sum(case((JobInstance.exitcode > 0, weighted), else_=None)),
+            func.sum(case((JobInstance.exitcode == 0, weighted), else_=0)),
+            func.sum(case((JobInstance.exitcode > 0, weighted), else_=0)),
         )
         .join(Job, Job.job_id == JobInstance.job_id)
         .where(
@@ -455,11 +456,11 @@ def summary(session: Session, wf_id: int) -> Summary:
     errors = None
     failed_with_errors = 0
     if integ:
-        errors = _int(
-            session.scalar(
-                select(func.sum(Tag.count)).where(Tag.wf_id.in_(wf_ids), Tag.name == "int.error")
-            )
+        # None without any int.error tag: pegasus-statistics then prints no "Total:" line
+        tagged = session.scalar(
+            select(func.sum(Tag.count)).where(Tag.wf_id.in_(wf_ids), Tag.name == "int.error")
         )
+        errors = None if tagged is None else _int(tagged)
         last = _last_instances(wf_ids)
         failed_with_errors = _int(
             session.scalar(
@@ -662,7 +663,7 @@ def transformation_statistics(session: Session, wf_ids: Sequence[int]) -> list[T
         .join(JobInstance, JobInstance.job_instance_id == Invocation.job_instance_id)
         .where(Invocation.wf_id.in_(wf_ids))
         .group_by(Invocation.transformation, kind)
-        .order_by(Invocation.transformation, kind.desc())
+        .order_by(Invocation.transformation, kind)
     ).all()
     return [
         TransformationRow(
@@ -773,8 +774,9 @@ def time_series(session: Session, wf_ids: Sequence[int]) -> TimeSeries:
             .join(JobInstance, JobInstance.job_instance_id == Invocation.job_instance_id)
             .join(Job, Job.job_id == JobInstance.job_id)
             .where(
+                # get_invocation_by_time filters transformations only, not job types: the
+                # PRE-script invocations of sub-workflow jobs are counted
                 Invocation.wf_id.in_(wf_ids),
-                nonsub,
                 not_dagman,
                 Invocation.start_time.is_not(None),
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from gateway.services.statistics import (
     CountRow,
@@ -172,7 +173,7 @@ LEGEND_TIME = """
 """
 
 
-def format_seconds(duration: float | None, max_comp: int = 2) -> str:
+def format_seconds(duration: float | Decimal | None, max_comp: int = 2) -> str:
     """pegasus-statistics' duration format: up to two components from the first non-zero one
     (`2 mins, 1 sec`, `1 hr, 0 mins`), or `round(d, 2) secs` under a minute; None is `-`."""
     if duration is None:
@@ -185,7 +186,11 @@ def format_seconds(duration: float | None, max_comp: int = 2) -> str:
         if len(parts) < max_comp and (value >= 1 or parts):
             parts.append(f"{value} {name}" + ("" if value == 1 else "s"))
     if len(parts) < max_comp:
-        secs: float = sec if parts else round(float(duration), 2)
+        secs: float | Decimal = sec
+        if not parts:  # a Decimal keeps its scale, as stampede's Numeric columns print
+            secs = (
+                round(duration, 2) if isinstance(duration, Decimal) else round(float(duration), 2)
+            )
         parts.append(f"{secs} sec" + ("" if secs == 1 else "s"))
     return ", ".join(parts)
 
@@ -241,9 +246,10 @@ def render_time_summary(s: Summary, multiple: bool = False) -> str:
         )
         for m in s.integrity:
             kind = {"check": "compared", "compute": "generated"}.get(m.type, m.type)
+            # stampede's Numeric(10,3) sums arrive as Decimal: "0.00 secs", not "0.0 secs"
             out += (
                 f"{m.count} files checksums {kind} with total duration of "
-                f"{format_seconds(m.duration)}\n"
+                f"{format_seconds(Decimal(f'{m.duration:.3f}'))}\n"
             )
         out += (
             "\n# Integrity Errors\n# Total:\n#       Total number of integrity errors encountered "
@@ -275,7 +281,7 @@ def render_workflow_block(
     head = row([title, str(wf_retries)], [sum(WORKFLOW_WIDTHS) - last, last]) + "\n"
     body = "".join(
         row([*_count_row(name, c), ""], WORKFLOW_WIDTHS) + "\n"
-        for name, c in (("Tasks", tasks), ("Jobs", jobs), ("Sub Workflows", subwfs))
+        for name, c in (("Tasks", tasks), ("Jobs", jobs), ("Sub-Workflows", subwfs))
     )
     return "\n" + rule + head + body
 
@@ -392,7 +398,7 @@ def render_integrity(title: str, metrics: Sequence[IntegrityMetric]) -> str:
             max(widths[0], len(m.type)),
             max(widths[0], len(m.file_type or "")),
             max(widths[1], len(str(m.count))),
-            max(widths[2], len(str(m.duration))),
+            max(widths[2], len(f"{m.duration:.3f}")),
         ]
     widths = [w + 1 for w in widths]
     report = ["\n", f"# {title}"]
@@ -400,7 +406,8 @@ def render_integrity(title: str, metrics: Sequence[IntegrityMetric]) -> str:
     if metrics:
         report.append(row([h.ljust(widths[i]) for i, h in enumerate(header)], (10, 15, 10, 25)))
     for m in metrics:
-        vals = [m.type, m.file_type or "", str(m.count), str(m.duration)]
+        # Numeric(10,3) as pegasus-statistics prints it: 0.000, 0.141
+        vals = [m.type, m.file_type or "", str(m.count), f"{m.duration:.3f}"]
         report.append(row([v.ljust(widths[i]) for i, v in enumerate(vals)], (10, 15, 10, 25)))
     return "\n".join(report) + "\n"
 
@@ -426,8 +433,9 @@ def _buckets(items: Sequence[TimeBucket], unit: str) -> list[tuple[str, str | No
 
 def render_time(ts: TimeSeries, unit: str = "day") -> str:
     """`time.txt`: job instances and invocations per day/hour, overall and per host."""
-    header = ["Date", "Count", "Runtime (sec)"]
-    host_header = ["Date", "Host", "Count", "Runtime (sec)"]
+    date = "Date[YYYY-MM-DD]" if unit == "day" else "Date[YYYY-MM-DD : HH]"
+    header = [date, "Count", "Runtime (sec)"]
+    host_header = [date, "Host", "Count", "Runtime (sec)"]
     report = [LEGEND_TIME.replace("FILTER", unit)]
     report.append(f"\n# Job instances statistics per {unit}")
     report.append(row(header, TIME_WIDTHS))
