@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from gateway.auth import tokens as tokenlib
+from gateway.auth.sessions import CSRF_HEADER, csrf_matches
 from gateway.db.models import ApiToken, User
 from gateway.db.session import Database
 from gateway.errors import Forbidden, Unauthenticated
@@ -81,8 +82,9 @@ def _session_scopes(user: User) -> frozenset[str]:
 def get_principal(request: Request, session: SessionDep) -> Principal:
     """Authenticate the request, or raise a 401 with a JSON error.
 
-    Bearer tokens work for every method. A browser session cookie is accepted only for safe
-    methods, so a page cannot be tricked into a cross-site write (CSRF) through the API.
+    Bearer tokens work for every method. A browser session cookie is accepted for safe
+    methods, and for writes only with the session's CSRF token in `X-CSRF-Token`, so a page
+    cannot be tricked into a cross-site write (CSRF) through the API.
     """
     header = request.headers.get("Authorization")
     if header is not None:
@@ -92,7 +94,8 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
         token = token_service.authenticate(session, value.strip())
         return Principal(user=token.user, scopes=frozenset(token.scopes), token=token)
     user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
-    if user_id is not None and request.method in SAFE_METHODS:
+    safe = request.method in SAFE_METHODS or csrf_matches(request, request.headers.get(CSRF_HEADER))
+    if user_id is not None and safe:
         user = session.get(User, user_id)
         if user is not None and not user.disabled:
             return Principal(user=user, scopes=_session_scopes(user))

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from gateway.api import health, me
+from gateway.auth import oauth
 from gateway.auth.login_links import LoginLinks
 from gateway.db.session import Database
 from gateway.errors import install_handlers
@@ -68,4 +69,5 @@ def create_app(
     app.include_router(health.router)
     app.include_router(me.router, prefix=API_PREFIX)
     app.include_router(pages.router)
+    app.include_router(oauth.router)
     return app

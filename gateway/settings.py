@@ -12,7 +12,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -38,6 +38,14 @@ class OIDCProvider(BaseModel):
         description="Scopes requested at login.",
     )
     display_name: str | None = Field(default=None, description="Label on the login button.")
+    kind: Literal["oidc", "oauth2"] = Field(
+        default="oidc",
+        description="'oidc' (discovery + signed ID token) or 'oauth2' (plain OAuth 2, e.g. "
+        "GitHub: set authorize_url, token_url and userinfo_url).",
+    )
+    authorize_url: str | None = Field(default=None, description="oauth2 only.")
+    token_url: str | None = Field(default=None, description="oauth2 only.")
+    userinfo_url: str | None = Field(default=None, description="oauth2 only.")
 
 
 def _default_database_url(data: dict[str, Any]) -> str:
@@ -100,6 +108,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="OpenID Connect providers (a list of tables in aerie.toml, or JSON in "
         "AERIE_OIDC_PROVIDERS).",
+    )
+    login_allow: list[str] = Field(
+        default_factory=list,
+        description="If not empty, only identities matching one entry may log in: an email "
+        "domain ('example.org') or an issuer URL ('https://cilogon.org').",
+    )
+    login_deny: list[str] = Field(
+        default_factory=list,
+        description="Identities matching an entry (email domain or issuer URL) may not log in.",
     )
     session_max_age: int = Field(
         default=14 * 24 * 3600,

@@ -1,4 +1,4 @@
-"""HTML pages: home, one-time login link, logout.
+"""HTML pages: home and the one-time login link (OIDC login and logout: gateway/auth/oauth.py).
 
 Browser logins live in a signed, HTTP-only, SameSite=Lax cookie (starlette's SessionMiddleware,
 installed by `create_app`); it holds only the user id.
@@ -14,12 +14,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gateway.auth.login_links import LoginLinks
-from gateway.deps import SESSION_USER_KEY, SessionDep, SettingsDep, WebUser
+from gateway.auth.sessions import csrf_token, start_session
+from gateway.deps import SessionDep, SettingsDep, WebUser
 from gateway.services import audit
 from gateway.services import users as user_service
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.globals["csrf_token"] = csrf_token
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,8 +60,7 @@ def login_with_link(request: Request, session: SessionDep, token: str | None = N
             {"user": None, "reason": "missing" if not token else "invalid"},
             status_code=403,
         )
-    request.session.clear()
-    request.session[SESSION_USER_KEY] = user.id
+    start_session(request, user)
     user_service.mark_login(user)
     audit.record(
         session,
@@ -68,19 +69,4 @@ def login_with_link(request: Request, session: SessionDep, token: str | None = N
         target=f"user:{user.name}",
         remote_addr=request.client.host if request.client else None,
     )
-    return RedirectResponse("/", status_code=303)
-
-
-@router.post("/logout", response_model=None)
-def logout(request: Request, user: WebUser, session: SessionDep) -> Response:
-    """End the browser session. A POST (SameSite=Lax cookie) so other sites cannot trigger it."""
-    if user is not None:
-        audit.record(
-            session,
-            actor=user,
-            action="logout",
-            target=f"user:{user.name}",
-            remote_addr=request.client.host if request.client else None,
-        )
-    request.session.clear()
     return RedirectResponse("/", status_code=303)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -80,7 +81,14 @@ def test_logout_ends_the_session(app: FastAPI, client: TestClient, session: Sess
     client.get(issue_link(app, admin))
     assert "Logged in as" in client.get("/").text
 
-    response = client.post("/logout", follow_redirects=False)
+    page = client.get("/").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    refused = client.post("/logout", follow_redirects=False)  # no CSRF token: refused
+    assert refused.status_code == 403
+    assert "Logged in as" in client.get("/").text
+
+    response = client.post("/logout", data={"csrf_token": csrf[1]}, follow_redirects=False)
 
     assert response.status_code == 303
     assert "Not logged in" in client.get("/").text
