@@ -36,7 +36,7 @@ Field meanings (stable; add fields, never rename):
   peak resident set size in KiB (``wait4`` rusage).  Linux charges a process that ``exec``s with
   the peak RSS of the memory image it had before (the wrapper's, when the wrapper spawns it), so
   ``maxrss_kb`` is never below ``maxrss_floor_kb``, the wrapper's own peak RSS at spawn time:
-  about 10 MB for the zipapp, more when an engine runs the wrapper in a fork of itself.  A value
+  about 20 MB for the zipapp, more when an engine runs the wrapper in a fork of itself.  A value
   at the floor means "at most this much".
 - ``stdout_tail``/``stderr_tail``: the last 64 KiB (``TAIL_BYTES``) of the executable's streams
   (of the redirected LFN when ``stdout``/``stderr`` were declared), decoded as UTF-8 with

@@ -295,9 +295,7 @@ def execute(
             if f is not None:
                 f.close()
         raise StepFailed("exec", f"cannot open stdio file: {exc}") from exc
-    import resource
-
-    rec["maxrss_floor_kb"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    rec["maxrss_floor_kb"] = _peak_rss_kb()
     t0 = time.monotonic()
     try:
         try:
@@ -391,6 +389,23 @@ def execute(
 
 
 _SIGNUMS = {int(s) for s in signal.Signals}
+
+
+def _peak_rss_kb() -> int:
+    """This process's memory image's peak RSS (``VmHWM``): what an exec'd child is charged.
+
+    Not ``getrusage(RUSAGE_SELF)``, which also holds what *our* spawner was charged to us.
+    """
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _tempfile(scratch: str, name: str) -> IO[bytes]:
