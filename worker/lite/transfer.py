@@ -2,9 +2,9 @@
 
 Schemes: ``file://`` (copy; ``symlink://`` as a destination makes a link), ``http(s)://`` (read
 only, with ``urllib``), ``scp://user@host[:port]/path`` through the ``scp`` client and
-``s3://bucket/key`` through ``aws`` or ``s3cmd`` when they are on ``PATH``.  Anything else, or a
-missing client, is a ``TransferError`` that names the URL, so the job's record says exactly which
-file could not be moved and why.
+``s3://bucket/key`` through ``aws`` or ``s3cmd`` when they are on ``PATH``; any other scheme
+through ``pegasus-transfer`` when it is installed.  A missing client is a ``TransferError`` that
+names the URL, so the job's record says exactly which file could not be moved and why.
 
 The ``.in`` format is Pegasus's (SPEC.md §2.13): a JSON list of ``transfer`` entries
 (``src_urls``/``dest_urls``, each ``{site_label, url, priority?}``; ``generate_checksum`` and
@@ -96,6 +96,41 @@ def _scp_tool(url: str) -> str:
     return path
 
 
+def _via_pegasus_transfer(src: str, dest: str, size: int) -> int:
+    """Schemes we do not speak ourselves (gsiftp, gs, webdav…) go through pegasus-transfer."""
+    import json
+
+    tool = shutil.which("pegasus-transfer")
+    remote = dest if src.startswith("file://") else src
+    scheme = urlsplit(remote).scheme
+    if not tool:
+        raise TransferError(
+            f"{remote}: unsupported URL scheme {scheme!r} (install pegasus-transfer for it)"
+        )
+    entry = {
+        "type": "transfer",
+        "lfn": os.path.basename(urlsplit(remote).path) or "file",
+        "id": 1,
+        "src_urls": [{"site_label": "source", "url": src}],
+        "dest_urls": [{"site_label": "destination", "url": dest}],
+    }
+    try:
+        proc = subprocess.run(
+            [tool, "--max-attempts", "1"],
+            input=json.dumps([entry]).encode(),
+            capture_output=True,
+            timeout=3600,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TransferError(f"{remote}: cannot run pegasus-transfer: {exc}") from exc
+    if proc.returncode != 0:
+        err = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()
+        raise TransferError(
+            f"{remote}: pegasus-transfer failed: {err[-1] if err else proc.returncode}"
+        )
+    return size
+
+
 def fetch(url: str, dest: str) -> int:
     """Copy ``url`` to the local path ``dest``; returns the bytes written."""
     _ensure_parent(dest)
@@ -142,7 +177,8 @@ def fetch(url: str, dest: str) -> int:
         else:
             _run_tool([tool, "s3", "cp", "--only-show-errors", target, dest], url)
         return os.path.getsize(dest)
-    raise TransferError(f"{url}: unsupported URL scheme {scheme!r}")
+    _via_pegasus_transfer(url, f"file://{os.path.abspath(dest)}", 0)
+    return os.path.getsize(dest)
 
 
 def put(src: str, url: str) -> int:
@@ -184,7 +220,7 @@ def put(src: str, url: str) -> int:
         return size
     if scheme in ("http", "https"):
         raise TransferError(f"{url}: http(s) URLs cannot be written to")
-    raise TransferError(f"{url}: unsupported URL scheme {scheme!r}")
+    return _via_pegasus_transfer(f"file://{os.path.abspath(src)}", url, size)
 
 
 def fetch_first(urls: list[str] | tuple[str, ...], dest: str) -> tuple[str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,34 @@ def test_integrity_subcommand(lite, tmp_path: Path) -> None:
     (tmp_path / "f.a").write_text("bad")
     res = lite("integrity", "f.a", cwd=tmp_path)
     assert res.returncode == 1 and "checksum mismatch" in res.stderr and "p.meta" in res.stderr
+
+
+def test_other_schemes_go_through_pegasus_transfer(run_job, tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "pt.json"
+    # A stand-in pegasus-transfer: records its JSON list and "downloads" by writing the file.
+    (bindir / "pegasus-transfer").write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        "entries = json.load(sys.stdin)\n"
+        "json.dump(entries, open(os.environ['PT_LOG'], 'w'))\n"
+        "dest = entries[0]['dest_urls'][0]['url'][len('file://'):]\n"
+        "open(dest, 'w').write('via gsiftp')\n"
+    )
+    (bindir / "pegasus-transfer").chmod(0o755)
+    url = "gsiftp://gridftp.example.org/data/f.a"
+    res = run_job(
+        {**py("print(open('f.a').read())"), "inputs": [{"lfn": "f.a", "urls": [url]}]},
+        env={"PATH": f"{bindir}:{os.environ['PATH']}", "PT_LOG": str(log)},
+    )
+    assert res.returncode == 0, res.stdout
+    assert res.record["stdout_tail"] == "via gsiftp\n"
+    (entry,) = json.loads(log.read_text())
+    assert entry["src_urls"][0]["url"] == url
+    # without pegasus-transfer the error says what to install
+    res = run_job(
+        {**py("pass"), "inputs": [{"lfn": "f.a", "urls": [url]}]}, env={"PATH": "/nonexistent"}
+    )
+    assert "unsupported URL scheme 'gsiftp'" in res.record["error"]
+    assert "pegasus-transfer" in res.record["error"]
