@@ -82,12 +82,22 @@ def _assert_same(expected: dict[Any, Any], actual: dict[Any, Any]) -> None:
             assert want == got, key
 
 
-@pytest.fixture(params=COMPLETE)
+@pytest.fixture(
+    params=[(name, lost) for name in COMPLETE for lost in (False, True)],
+    ids=lambda p: f"{p[0]}{'-without-jobstate.log' if p[1] else ''}",
+)
 def rebuilt(
     request: pytest.FixtureRequest, run_copy: Callable[[str], Path]
 ) -> tuple[Path, WorkflowRecord]:
-    name = request.param
-    return stampede_db(name), rebuild_workflow(run_copy(name))
+    """The run rebuilt without its stampede.db; in the second variant jobstate.log is gone too
+    and everything monitord knew is replayed from dagman.out."""
+    name, lose_jobstate = request.param
+    path = run_copy(name)
+    if lose_jobstate:
+        (path / "jobstate.log").unlink()
+    wf = rebuild_workflow(path)
+    assert any("replayed from dagman.out" in w for w in wf.warnings) == lose_jobstate
+    return stampede_db(name), wf
 
 
 def test_jobs_match(rebuilt: tuple[Path, WorkflowRecord]) -> None:
@@ -188,3 +198,36 @@ def test_sub_workflow_tree_is_linked(run_copy: Callable[[str], Path]) -> None:
         got = by_task[job, row["start_time"]]
         assert _close(got["remote_duration"], row["remote_duration"])
         assert got["exitcode"] == row["exitcode"]
+
+
+@pytest.mark.parametrize("name", COMPLETE)
+def test_dagman_out_replay_is_the_jobstate_log(name: str, run_copy: Callable[[str], Path]) -> None:
+    """monitord wrote jobstate.log from dagman.out; the replay gives it back line for line."""
+    from worker.pegasus_import.braindump import read_braindump
+    from worker.pegasus_import.dagman_replay import replay_dagman_out
+    from worker.pegasus_import.jobstate import read_jobstate
+
+    path = run_copy(name)
+    bd = read_braindump(path / "braindump.yml")
+    logged = read_jobstate(path / "jobstate.log")
+    sites = {line.job: line.site for line in logged.lines}
+    assert bd.timestamp is not None
+    replayed = replay_dagman_out(path / f"{bd.dag}.dagman.out", bd.timestamp.utcoffset(), sites)
+
+    def journal(lines: list) -> list[tuple]:  # type: ignore[type-arg]
+        return sorted((x.timestamp, x.job, x.state, x.info, x.site, x.submit_seq) for x in lines)
+
+    assert journal(replayed.lines) == journal(logged.lines)
+    dagman = [(e.timestamp, e.event, e.argument) for e in logged.internal if "DAGMAN" in e.event]
+    assert [(e.timestamp, e.event, e.argument) for e in replayed.internal] == dagman
+
+
+def test_run_whose_monitord_died_is_completed_from_dagman_out(
+    run_copy: Callable[[str], Path],
+) -> None:
+    """hierarchical_wf_success: jobstate.log and stampede.db stop mid-run; dagman.out does not."""
+    wf = rebuild_workflow(run_copy("hierarchical_wf_success"))
+    assert "jobstate.log incomplete: completed from dagman.out" in wf.warnings
+    assert wf.end_status == 0
+    last = {j.exec_job_id: j.instances[-1].exitcode for j in wf.jobs}
+    assert last == dict.fromkeys(last, 0) and len(last) == 13

@@ -25,6 +25,7 @@ from pathlib import Path
 from worker.pegasus_import.braindump import Braindump, find_braindump, read_braindump
 from worker.pegasus_import.dagfile import DagFile, DagNode, read_dag
 from worker.pegasus_import.dagman_out import DagmanEvents, read_dagman_events
+from worker.pegasus_import.dagman_replay import replay_dagman_out
 from worker.pegasus_import.errors import SubmitDirError
 from worker.pegasus_import.jobstate import Jobstate, JobstateLine, read_jobstate
 from worker.pegasus_import.kickstart import Invocation, epoch, read_kickstart, split_monitoring
@@ -133,12 +134,7 @@ def rebuild_workflow(
     record.edges = list(dag.edges)
     record.tasks, record.task_edges = _tasks(ctx, record.jobs, subs)
 
-    jobstate_path = directory / braindump.jsd
-    jobstate = read_jobstate(jobstate_path) if jobstate_path.is_file() else None
-    if jobstate is None:
-        ctx.warnings.append(
-            f"{jobstate_path.name} missing: job states rebuilt from .out files only"
-        )
+    jobstate = _journal(ctx, directory / braindump.jsd, dagman_path, subs)
     record.states = _workflow_states(ctx, jobstate)
 
     by_name = {job.exec_job_id: job for job in record.jobs}
@@ -180,6 +176,42 @@ def rebuild_workflow(
                         rebuild_workflow(child_dir, parent=record, depth=depth + 1)
                     )
     return record
+
+
+def _journal(
+    ctx: _Context, jobstate_path: Path, dagman_path: Path, subs: dict[str, SubmitFile | None]
+) -> Jobstate | None:
+    """The job-state journal: jobstate.log, or dagman.out replayed when that knows more.
+
+    monitord writes jobstate.log from dagman.out, so a replay gives the same lines; it also
+    covers what a monitord that died early never wrote (and a run whose jobstate.log is gone).
+    """
+    logged = read_jobstate(jobstate_path) if jobstate_path.is_file() else None
+    replayed = None
+    if dagman_path.is_file():
+        sites = {name: sub.classad("pegasus_site") if sub else None for name, sub in subs.items()}
+        replayed = replay_dagman_out(dagman_path, ctx.offset, sites)
+    if logged is None and replayed is None:
+        ctx.warnings.append(
+            f"{jobstate_path.name} and {dagman_path.name} missing: "
+            "attempts rebuilt from job .out files only (no states or submit-side times)"
+        )
+        return None
+    if logged is None:
+        ctx.warnings.append(f"{jobstate_path.name} missing: job states replayed from dagman.out")
+        return replayed
+    if replayed is None:
+        return logged
+
+    def key(line: JobstateLine) -> tuple[int, str, str, int | None]:
+        return (line.timestamp, line.job, line.state, line.submit_seq)
+
+    known = {key(line) for line in logged.lines}
+    replay_keys = {key(line) for line in replayed.lines}
+    if known < replay_keys:
+        ctx.warnings.append(f"{jobstate_path.name} incomplete: completed from dagman.out")
+        return replayed
+    return logged
 
 
 def _states_from_parent_node(instance: JobInstanceRecord) -> list[WorkflowStateRecord]:
