@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 INVOCATION = "aerie.invocation"
@@ -75,7 +75,9 @@ STEPS = ("stage-in", "integrity", "exec", "stage-out")
 
 def iso_utc(epoch: float) -> str:
     """ISO-8601 UTC with microseconds and a ``Z``, the one timestamp form in our records."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # timezone.utc, not datetime.UTC: worker nodes may run Python < 3.11.
+    utc = timezone.utc  # noqa: UP017
+    return datetime.fromtimestamp(epoch, utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def new_record(**fields: Any) -> dict[str, Any]:

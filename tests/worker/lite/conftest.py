@@ -15,6 +15,8 @@ import pytest
 from worker.workspace import install_wrapper
 
 REPO = Path(__file__).resolve().parents[3]
+# The interpreter that runs the zipapp: worker nodes may have an older Python (>= 3.8).
+LITE_PYTHON = os.environ.get("AERIE_LITE_PYTHON", sys.executable)
 
 
 def shared_dir() -> Path:
@@ -52,7 +54,7 @@ def lite(wrapper: Path):
         *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
     ) -> Result:
         proc = subprocess.run(
-            [sys.executable, str(wrapper), *args],
+            [LITE_PYTHON, str(wrapper), *args],
             cwd=cwd,
             capture_output=True,
             text=True,

@@ -57,3 +57,9 @@ def test_next_run_dir_numbers_runs(tmp_path: Path) -> None:
     assert workspace.next_run_dir(tmp_path).name == "run0001"
     (tmp_path / "run0007").mkdir()
     assert workspace.next_run_dir(tmp_path).name == "run0008"
+
+
+def test_lite_sources_parse_as_python_3_8() -> None:
+    """Grammar only (library APIs were checked by running this suite with AERIE_LITE_PYTHON)."""
+    for src in LITE.glob("*.py"):
+        ast.parse(src.read_text(), filename=str(src), feature_version=(3, 8))
