@@ -471,3 +471,43 @@ def test_deep_lfn_delivered_flat_is_put_in_place(run_job, tmp_path: Path) -> Non
     )
     assert res.returncode == 0, res.stdout
     assert res.record["stdout_tail"] == "deep\n"
+
+
+def test_main_in_a_forked_child_like_the_local_engine(tmp_path: Path) -> None:
+    """The fast path: fork, point fds 1/2 at the job's .out/.err, call main(), os._exit()."""
+    from worker.lite.__main__ import main, preload
+
+    preload()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    job = {"version": 1, "job_id": "ID7", "transformation": "t", **py("print('hi')")}
+    (scratch / "j.lite.json").write_text(json.dumps(job))
+    out, err = tmp_path / "j.out", tmp_path / "j.err"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 70
+        try:
+            os.chdir(scratch)
+            for fd, path in ((1, out), (2, err)):
+                f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+                os.dup2(f, fd)
+                os.close(f)
+            code = main(["run", "j.lite.json"])
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, err.read_text()
+    rec = json.loads(out.read_text())
+    assert rec["job_id"] == "ID7" and rec["stdout_tail"] == "hi\n"
+    assert "aerie-lite: exitcode 0" in err.read_text()
+    # and the POST step the same way
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 70
+        try:
+            code = main(["exitcode", "-l", str(tmp_path / "x.log"), str(out)])
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert (tmp_path / "j.out.000").exists() and (tmp_path / "j.meta").exists()
