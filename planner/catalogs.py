@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.loader import gc_paused
 from planner.spec import (
     Container,
     Directory,
@@ -309,8 +310,9 @@ class Catalogs:
         site_catalogs: Sequence[SiteCatalog] = (),
     ) -> Catalogs:
         """Index the given catalogs; earlier ones win where they overlap."""
-        return cls(
-            Replicas(replica_catalogs),
-            Transformations(transformation_catalogs),
-            Sites(site_catalogs),
-        )
+        with gc_paused():
+            return cls(
+                Replicas(replica_catalogs),
+                Transformations(transformation_catalogs),
+                Sites(site_catalogs),
+            )

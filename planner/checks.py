@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from planner.catalogs import Catalogs
 from planner.errors import PlanningError, Problem
 from planner.graph import Graph, build_graph, cycle_problem
-from planner.loader import locate
+from planner.loader import gc_paused, locate
 from planner.spec import Job, SiteCatalog, Workflow
 
 __all__ = ["MAX_PER_RULE", "check", "check_or_raise"]
@@ -82,6 +82,18 @@ def check(
     `catalogs` defaults to the workflow's inline catalogs alone. `texts` maps file names to
     their text for documents that were loaded from strings (so lines can still be found).
     """
+    with gc_paused():
+        return _check(workflow, catalogs, sites, graph, infer_data_edges, texts)
+
+
+def _check(
+    workflow: Workflow,
+    catalogs: Catalogs | None,
+    sites: Sequence[str] | None,
+    graph: Graph | None,
+    infer_data_edges: bool,
+    texts: Mapping[str, str] | None,
+) -> list[Problem]:
     if catalogs is None:
         catalogs = Catalogs.of(
             [workflow.replica_catalog] if workflow.replica_catalog else [],

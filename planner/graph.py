@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from planner.errors import PlanningError, Problem
+from planner.loader import gc_paused
 from planner.spec import Workflow
 
 __all__ = ["Graph", "build_graph"]
@@ -42,6 +43,8 @@ class Graph:
     children: list[list[int]]
     declared_edges: int = 0
     inferred_edges: int = 0
+    self_loops: list[int] = field(default_factory=list)
+    """Jobs declared as their own child (a cycle of one)."""
     _order: list[int] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -66,6 +69,9 @@ class Graph:
 
     def find_cycle(self) -> list[str] | None:
         """One cycle as job ids, first id repeated at the end (`a -> b -> a`), or None."""
+        if self.self_loops:
+            first = self.ids[min(self.self_loops)]
+            return [first, first]
         remaining = self._kahn()[1]
         if not remaining:
             return None
@@ -109,7 +115,7 @@ class Graph:
         """Job numbers, parents before children; raises `PlanningError` naming a cycle."""
         if self._order is None:
             order, remaining = self._kahn()
-            if remaining:
+            if remaining or self.self_loops:
                 cycle = self.find_cycle() or []
                 raise PlanningError([cycle_problem(cycle, self.index)])
             self._order = order
@@ -140,6 +146,11 @@ def cycle_problem(cycle: Sequence[str], index: dict[str, int], file: str | None 
 
 def build_graph(workflow: Workflow, *, infer_data_edges: bool = True) -> Graph:
     """The job graph of `workflow` (see the module docstring for which edges it has)."""
+    with gc_paused():
+        return _build(workflow, infer_data_edges)
+
+
+def _build(workflow: Workflow, infer_data_edges: bool) -> Graph:
     jobs = workflow.jobs
     index: dict[str, int] = {}
     ids: list[str] = []
@@ -148,30 +159,26 @@ def build_graph(workflow: Workflow, *, infer_data_edges: bool = True) -> Graph:
             index[job.id] = len(ids)
         ids.append(job.id)
     n = len(ids)
-    seen: set[int] = set()
-    parents: list[list[int]] = [[] for _ in range(n)]
-    children: list[list[int]] = [[] for _ in range(n)]
-
-    def add(p: int, c: int) -> bool:
-        key = p * n + c
-        if p == c or key in seen:
-            return False
-        seen.add(key)
-        parents[c].append(p)
-        children[p].append(c)
-        return True
-
-    declared = 0
+    # one parent set per job, filled lazily: dedupes edges without a call per edge
+    parent_sets: list[set[int] | None] = [None] * n
+    self_loops: list[int] = []
     for dep in workflow.job_dependencies:
         p = index.get(dep.id)
         if p is None:
             continue
         for cid in dep.children:
             c = index.get(cid)
-            if c is not None and add(p, c):
-                declared += 1
+            if c is None:
+                continue
+            if c == p:
+                self_loops.append(p)
+                continue
+            ps = parent_sets[c]
+            if ps is None:
+                ps = parent_sets[c] = set()
+            ps.add(p)
+    declared = sum(len(ps) for ps in parent_sets if ps)
 
-    inferred = 0
     if infer_data_edges:
         producer: dict[str, list[int]] = {}
         updater: dict[str, list[int]] = {}
@@ -183,6 +190,7 @@ def build_graph(workflow: Workflow, *, infer_data_edges: bool = True) -> Graph:
                 elif t == "inout":
                     updater.setdefault(u.lfn, []).append(j)
         for j, job in enumerate(jobs):
+            ps = parent_sets[j]
             for u in job.uses:
                 t = u.type
                 if t == "input":
@@ -192,7 +200,17 @@ def build_graph(workflow: Workflow, *, infer_data_edges: bool = True) -> Graph:
                 else:
                     continue
                 if srcs:
-                    for p in srcs:
-                        if add(p, j):
-                            inferred += 1
-    return Graph(ids, index, parents, children, declared, inferred)
+                    if ps is None:
+                        ps = parent_sets[j] = set()
+                    ps.update(srcs)
+            if ps is not None:
+                ps.discard(j)  # a job's own outputs are not its parents
+
+    parents: list[list[int]] = [sorted(ps) if ps else [] for ps in parent_sets]
+    children: list[list[int]] = [[] for _ in range(n)]
+    total = 0
+    for c, ps_list in enumerate(parents):
+        total += len(ps_list)
+        for p in ps_list:
+            children[p].append(c)
+    return Graph(ids, index, parents, children, declared, total - declared, self_loops)

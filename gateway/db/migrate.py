@@ -6,6 +6,7 @@ The scripts live in the top-level `migrations/` package; this module finds them 
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -38,10 +39,15 @@ def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def head_revisions() -> set[str]:
-    """The revisions a fully migrated database is at."""
+@cache
+def _heads() -> frozenset[str]:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return set(script.get_heads())
+    return frozenset(script.get_heads())
+
+
+def head_revisions() -> set[str]:
+    """The revisions a fully migrated database is at (read once: /readyz asks often)."""
+    return set(_heads())
 
 
 def current_revisions(engine: Engine) -> set[str]:
