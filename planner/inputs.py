@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from planner.catalogs import Catalogs, Replicas, Sites, Transformations
+from planner.catalogs import Catalogs
 from planner.checks import check
 from planner.errors import PlanningError, Problem, SpecError
 from planner.graph import Graph, build_graph
@@ -157,14 +157,10 @@ def load_inputs(
     if problems or wf is None:
         raise SpecError(locate(problems))
 
-    catalogs = Catalogs(
-        Replicas(
-            [*([wf.replica_catalog] if wf.replica_catalog else []), *rcs, *inherited_replicas]
-        ),
-        Transformations(
-            [*([wf.transformation_catalog] if wf.transformation_catalog else []), *tcs]
-        ),
-        Sites([*([wf.site_catalog] if isinstance(wf.site_catalog, SiteCatalog) else []), *scs]),
+    catalogs = Catalogs.of(
+        [*([wf.replica_catalog] if wf.replica_catalog else []), *rcs, *inherited_replicas],
+        [*([wf.transformation_catalog] if wf.transformation_catalog else []), *tcs],
+        [*([wf.site_catalog] if isinstance(wf.site_catalog, SiteCatalog) else []), *scs],
     )
     graph = build_graph(wf, infer_data_edges=props.infer_data_dependencies)
     if run_checks:
