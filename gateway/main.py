@@ -14,7 +14,7 @@ from celery import Celery
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from gateway.api import health, me
+from gateway.api import admin, catalogs, events, files, health, jobs, me, reports, tokens, workflows
 from gateway.auth import oauth
 from gateway.auth.login_links import LoginLinks
 from gateway.db.session import Database
@@ -68,6 +68,8 @@ def create_app(
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(me.router, prefix=API_PREFIX)
+    for module in (tokens, workflows, events, jobs, reports, files, catalogs, admin):
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(pages.router)
     app.include_router(oauth.router)
     return app

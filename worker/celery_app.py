@@ -19,10 +19,13 @@ from gateway.settings import Settings, get_settings
 
 TASK_MODULES: list[str] = [
     "worker.tasks.system",
+    "worker.tasks.runs",
 ]
 """Every module that defines tasks; imported when the app is created so names are registered."""
 
-BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "runs-poll": {"task": "runs.poll", "schedule": 3.0},
+}
 """Periodic tasks: {"key": {"task": "area.verb", "schedule": seconds_or_celery_schedule}}."""
 
 
