@@ -19,6 +19,7 @@ clustering and transfer-bundling level, SPEC.md §2.5–2.6).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -95,24 +96,25 @@ class Graph:
         """(topological order, jobs left over because they sit on or after a cycle)."""
         n = len(self.ids)
         indeg = [len(ps) for ps in self.parents]
-        ready = [i for i in range(n) if indeg[i] == 0]
-        ready.reverse()  # pop() from the end takes the lowest document index first
+        ready = [i for i in range(n) if indeg[i] == 0]  # sorted, so already a heap
         order: list[int] = []
         children = self.children
-        while ready:
-            i = ready.pop()
+        pop, push = heapq.heappop, heapq.heappush
+        while ready:  # always the ready job that comes first in the document
+            i = pop(ready)
             order.append(i)
             for c in children[i]:
                 indeg[c] -= 1
                 if indeg[c] == 0:
-                    ready.append(c)
+                    push(ready, c)
         if len(order) == n:
             return order, []
         done = set(order)
         return order, [i for i in range(n) if i not in done]
 
     def topological_order(self) -> list[int]:
-        """Job numbers, parents before children; raises `PlanningError` naming a cycle."""
+        """Job numbers, parents before children, ties in document order; raises
+        `PlanningError` naming a cycle."""
         if self._order is None:
             order, remaining = self._kahn()
             if remaining or self.self_loops:
