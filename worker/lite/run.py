@@ -28,7 +28,8 @@ from . import integrity as integ
 from . import invocation as inv
 from .jobspec import InputFile, JobSpec, OutputFile, SpecError, Task
 
-KILL_GRACE = 5.0
+KILL_GRACE = 5.0  # wall time: SIGTERM, then SIGKILL this much later
+FORWARD_GRACE = 2.0  # a signal passed on from the wrapper: SIGKILL this much later
 
 
 class StepFailed(Exception):
@@ -336,6 +337,12 @@ def execute(
             def _forward(signum: int, _frame: Any) -> None:
                 interrupted.append(signum)
                 _kill_group(proc.pid, signum)
+                # Escalate before the sender does: a SIGKILL to the wrapper would orphan the
+                # task's session (the local engine waits 5 s between SIGTERM and SIGKILL).
+                t = threading.Timer(FORWARD_GRACE, _kill_group, (proc.pid, signal.SIGKILL))
+                t.daemon = True
+                timers.append(t)
+                t.start()
 
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 saved[sig] = signal.signal(sig, _forward)

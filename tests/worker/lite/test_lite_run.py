@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import json
 import os
 import signal
@@ -492,6 +493,9 @@ def test_main_in_a_forked_child_like_the_local_engine(tmp_path: Path) -> None:
                 f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
                 os.dup2(f, fd)
                 os.close(f)
+            # as the engine's child does (and as pytest's capture needs undoing)
+            sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+            sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8")
             code = main(["run", "j.lite.json"])
         finally:
             os._exit(code)
@@ -511,3 +515,37 @@ def test_main_in_a_forked_child_like_the_local_engine(tmp_path: Path) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert (tmp_path / "j.out.000").exists() and (tmp_path / "j.meta").exists()
+
+
+def test_task_ignoring_sigterm_is_killed_after_the_forward_grace(
+    wrapper: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = (
+        "import os, signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "open('started', 'w').write(str(os.getpid()))\n"
+        "time.sleep(30)\n"
+    )
+    job = {"version": 1, "job_id": "ID1", "transformation": "t", **py(code)}
+    (scratch / "j.lite.json").write_text(json.dumps(job))
+    proc = subprocess.Popen(
+        [sys.executable, str(wrapper), "run", "j.lite.json"],
+        cwd=scratch,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(200):
+        if (scratch / "started").exists() and (scratch / "started").read_text():
+            break
+        time.sleep(0.025)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=10)
+    assert 1.5 < time.monotonic() - t0 < 4.5
+    rec = json.loads(out)
+    assert rec["signal"] == signal.SIGKILL and "received signal 15" in rec["error"]
