@@ -75,58 +75,78 @@ class Event:
         return f"{self.cluster}.{self.proc}"
 
 
-_ts_cache: dict[bytes, float] = {}
+_ts_cache: dict[tuple[bytes, bool], float] = {}
 
 
 def parse_timestamp(raw: bytes) -> float:
-    """Epoch seconds of an event-log date; cached because consecutive events share seconds."""
-    hit = _ts_cache.get(raw)
-    if hit is not None:
-        return hit
-    text = raw.decode()
-    utc = text.endswith("Z")
-    if utc:
-        text = text[:-1]
+    """Epoch seconds of an event-log date.
+
+    The whole-second part is cached (consecutive events share it); the sub-second digits and
+    the `Z` are handled outside the cache so that millisecond stamps still hit it.
+    """
+    utc = raw.endswith(b"Z")
+    body = raw[:-1] if utc else raw
     frac = 0.0
-    if "." in text:
-        text, _, digits = text.partition(".")
+    dot = body.find(b".")
+    if dot >= 0:
+        digits = body[dot + 1 :]
         frac = int(digits) / (10 ** len(digits))
-    if "/" in text[:5]:
-        text = f"{time.localtime().tm_year}-{text[0:2]}-{text[3:5]}{text[5:]}"
-    st = time.strptime(text.replace("T", " "), "%Y-%m-%d %H:%M:%S")
-    value = (calendar.timegm(st) if utc else time.mktime(st)) + frac
-    if len(_ts_cache) > 100_000:
-        _ts_cache.clear()
-    _ts_cache[raw] = value
-    return value
+        body = body[:dot]
+    key = (body, utc)
+    base = _ts_cache.get(key)
+    if base is None:
+        text = body.decode()
+        if text[2] == "/":  # legacy MM/DD HH:MM:SS, no year
+            year, month, day, clock = time.localtime().tm_year, text[0:2], text[3:5], text[6:]
+        else:
+            year, month, day, clock = int(text[0:4]), text[5:7], text[8:10], text[11:]
+        fields = (year, int(month), int(day), int(clock[0:2]), int(clock[3:5]), int(clock[6:8]))
+        if utc:
+            base = float(calendar.timegm((*fields, 0, 0, 0)))
+        else:
+            base = time.mktime((*fields, 0, 0, -1))
+        if len(_ts_cache) > 100_000:
+            _ts_cache.clear()
+        _ts_cache[key] = base
+    return base + frac
 
 
 def _duration(days: str, h: str, m: str, s: str) -> int:
     return int(days) * 86400 + int(h) * 3600 + int(m) * 60 + int(s)
 
 
+_WITH_STATUS = (JOB_TERMINATED, POST_SCRIPT_TERMINATED, JOB_EVICTED)
+_WITH_REASON = (JOB_HELD, JOB_ABORTED, JOB_RELEASED, SHADOW_EXCEPTION, EXECUTABLE_ERROR)
+
+
 def _finish(code: int, ev: Event, body: list[str]) -> None:
-    """Pull the provenance fields out of an event body."""
-    for line in body:
-        stripped = line.strip()
-        if stripped.startswith("DAG Node: "):
-            ev.node = stripped[10:].strip()
-            continue
-        if code in (JOB_TERMINATED, POST_SCRIPT_TERMINATED, JOB_EVICTED):
-            m = _RETURN.search(stripped)
-            if m:
-                ev.return_value = int(m.group(1))
-                continue
-            m = _SIGNAL.search(stripped)
-            if m:
-                ev.signal = int(m.group(1))
-                continue
-            m = _USAGE.search(stripped)
-            if m:
-                g = m.groups()
-                ev.remote_cpu = float(_duration(*g[0:4]) + _duration(*g[4:8]))
-    if code in (JOB_HELD, JOB_ABORTED, JOB_RELEASED, SHADOW_EXCEPTION, EXECUTABLE_ERROR):
+    """Pull the provenance fields out of an event body (only the events that carry any)."""
+    if code in _WITH_STATUS:
+        for line in body:
+            if "termination" in line:
+                m = _RETURN.search(line)
+                if m:
+                    ev.return_value = int(m.group(1))
+                    continue
+                m = _SIGNAL.search(line)
+                if m:
+                    ev.signal = int(m.group(1))
+            elif "Run Remote Usage" in line:
+                m = _USAGE.search(line)
+                if m:
+                    g = m.groups()
+                    ev.remote_cpu = float(_duration(*g[0:4]) + _duration(*g[4:8]))
+            elif "DAG Node: " in line:
+                ev.node = line.strip()[10:].strip()
+        return
+    if code == SUBMIT or code == EXECUTE:
+        for line in body:
+            if "DAG Node: " in line:
+                ev.node = line.strip()[10:].strip()
+        return
+    if code in _WITH_REASON:
         lines = [s.strip() for s in body if s.strip() and not s.strip().startswith("Code ")]
+        lines = [s for s in lines if not s.startswith("DAG Node: ")]
         if code == SHADOW_EXCEPTION:
             lines = [ev.text, *lines]
         ev.reason = " ".join(lines) or None

@@ -25,15 +25,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.db.base import Base
 from gateway.db.models.provenance import (
     DagStatus,
     Host,
@@ -55,9 +52,16 @@ from gateway.db.models.provenance import (
 from gateway.db.models.run import Run
 from worker.monitor import eventlog as ev
 from worker.monitor.braindump import Braindump, read_braindump
+from worker.monitor.bulk import (
+    dialect_insert,
+    insert_returning_ids,
+    insert_rows,
+    table_of,
+)
 from worker.monitor.jobstate import JobstateLine, read_jobstate
 from worker.monitor.nodestatus import Progress, read_node_status, scan_dagman_out
-from worker.monitor.outfiles import AttemptOutput, read_attempt, stdout_text
+from worker.monitor.outfiles import read_attempt
+from worker.monitor.records import AttemptRows, HostKey, attempt_rows
 from worker.monitor.static import read_static
 
 log = logging.getLogger(__name__)
@@ -103,6 +107,8 @@ class _Inst:
     dirty: bool = False
     states: list[tuple[str, float, str | None]] = field(default_factory=list)
     scripts: list[dict[str, Any]] = field(default_factory=list)
+    out: AttemptRows | None = None
+    host_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -114,32 +120,9 @@ class _JobInfo:
     pre_script: str | None
 
 
-def _table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
-
-
-def _insert(session: Session, table: Table) -> Any:
-    """The dialect's INSERT, which has `on_conflict_*` on both SQLite and PostgreSQL."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise MonitorError(f"unsupported database dialect {name!r}")
-
-
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _iso_epoch(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _int_or_none(text: str | None) -> int | None:
@@ -196,8 +179,8 @@ class _Pass:
         )
 
     def load_instances(self) -> None:
-        js = _table(JobState)
-        ji = _table(JobInstance)
+        js = table_of(JobState)
+        ji = table_of(JobInstance)
 
         def at(state: str) -> Any:
             return func.max(case((js.c.state == state, js.c.timestamp), else_=None))
@@ -443,55 +426,103 @@ class _Pass:
                 self._touch(found)
 
     # ---- writing ---------------------------------------------------------------------------
+    def collect_outputs(self) -> None:
+        """Read each finished attempt's `.out`/`.err` and resolve its host, before any insert,
+        so new instances are written once with everything known about them."""
+        if not self.finished:
+            return
+        hosts: dict[HostKey, int] = {
+            (h.site, h.hostname, h.ip): h.host_id
+            for h in self.s.scalars(select(Host).where(Host.wf_id == self.wf_id))
+        }
+        for inst in self.finished:
+            info = self.jobs[inst.node]
+            out = read_attempt(self.dir, info.submit_file, inst.node, inst.try_index, info.has_post)
+            rows = attempt_rows(out, inst.site)
+            inst.out = rows
+            inst.site = rows.instance["site"]
+            if rows.host is not None:
+                if rows.host not in hosts:
+                    site, hostname, ip = rows.host
+                    stmt = dialect_insert(self.s, Host).values(
+                        wf_id=self.wf_id, site=site, hostname=hostname, ip=ip
+                    )
+                    hosts[rows.host] = self.s.scalars(
+                        stmt.on_conflict_do_update(
+                            index_elements=["wf_id", "site", "hostname", "ip"], set_={"site": site}
+                        ).returning(table_of(Host).c.host_id)
+                    ).one()
+                inst.host_id = hosts[rows.host]
+
+    def _base(self, inst: _Inst) -> dict[str, Any]:
+        return {
+            "sched_id": inst.sched_id,
+            "site": inst.site,
+            "local_duration": inst.local_duration,
+            "exitcode": inst.exitcode,
+        }
+
+    def _outputs(self, inst: _Inst) -> dict[str, Any]:
+        assert inst.out is not None
+        return {**inst.out.instance, "site": inst.site, "host_id": inst.host_id}
+
     def flush_instances(self) -> None:
+        """Write new and changed instances, their states and everything their records gave."""
         if self.new:
-            rows = [
-                {
+            rows = []
+            for i in self.new:
+                row = {
                     "job_id": i.job_id,
                     "job_submit_seq": i.seq,
-                    "sched_id": i.sched_id,
-                    "site": i.site,
-                    "local_duration": i.local_duration,
-                    "exitcode": i.exitcode,
                     "multiplier_factor": 1,
+                    "host_id": None,
+                    "stdout_file": None,
+                    "stderr_file": None,
+                    "stdout_text": None,
+                    "stderr_text": None,
+                    "work_dir": None,
+                    "user": None,
+                    "cluster_start": None,
+                    "cluster_duration": None,
+                    **self._base(i),
                 }
-                for i in self.new
-            ]
-            ids = self.s.scalars(
-                insert(JobInstance).returning(
-                    JobInstance.job_instance_id, sort_by_parameter_order=True
-                ),
-                rows,
-            ).all()
+                if i.out is not None:
+                    row.update(self._outputs(i))
+                rows.append(row)
+            ids = insert_returning_ids(self.s, JobInstance, "job_instance_id", rows)
             for inst, new_id in zip(self.new, ids, strict=True):
                 inst.id = new_id
             self.result.job_instances += len(self.new)
-        changed = [i for i in self.instances if i.id is not None and i not in self.new]
-        if changed:
-            ji = _table(JobInstance)
+        new_ids = {id(i) for i in self.new}
+        changed = [i for i in self.instances if id(i) not in new_ids]
+        ji = table_of(JobInstance)
+        for group in (
+            [i for i in changed if i.out is None],
+            [i for i in changed if i.out is not None],
+        ):
+            if not group:
+                continue
+            params = [
+                {
+                    "b_id": i.id,
+                    **self._base(i),
+                    **(self._outputs(i) if i.out is not None else {}),
+                }
+                for i in group
+            ]
+            cols = [k for k in params[0] if k != "b_id"]
             self.s.execute(
                 update(ji)
                 .where(ji.c.job_instance_id == bindparam("b_id"))
-                .values(
-                    sched_id=bindparam("b_sched"),
-                    site=bindparam("b_site"),
-                    local_duration=bindparam("b_dur"),
-                    exitcode=bindparam("b_exit"),
-                ),
-                [
-                    {
-                        "b_id": i.id,
-                        "b_sched": i.sched_id,
-                        "b_site": i.site,
-                        "b_dur": i.local_duration,
-                        "b_exit": i.exitcode,
-                    }
-                    for i in changed
-                ],
+                .values({c: bindparam(c) for c in cols}),
+                params,
                 execution_options={"synchronize_session": False},
             )
         states: list[dict[str, Any]] = []
-        scripts: list[dict[str, Any]] = []
+        invocations: list[dict[str, Any]] = []
+        integrity: list[dict[str, Any]] = []
+        tags: list[dict[str, Any]] = []
+        files: list[tuple[_Inst, str, dict[str, Any], str | None]] = []
         for inst in [*self.new, *changed]:
             for state, ts, reason in inst.states:
                 states.append(
@@ -505,212 +536,57 @@ class _Pass:
                 )
                 inst.next_state += 1
             inst.states.clear()
-            for row in inst.scripts:
-                scripts.append({**row, "wf_id": self.wf_id, "job_instance_id": inst.id})
+            keys = {"wf_id": self.wf_id, "job_instance_id": inst.id}
+            invocations.extend({**keys, **row} for row in inst.scripts)
             inst.scripts.clear()
-        if states:
-            self.s.execute(insert(JobState), states)
-            self.result.jobstates += len(states)
-        if scripts:
-            self._insert_invocations(scripts)
-
-    def _insert_invocations(self, rows: list[dict[str, Any]]) -> None:
-        stmt = _insert(self.s, _table(Invocation)).on_conflict_do_nothing(
-            index_elements=["job_instance_id", "task_submit_seq"]
-        )
-        self.s.execute(stmt, rows)
-        self.result.invocations += len(rows)
+            if inst.out is not None:
+                invocations.extend({**keys, **row} for row in inst.out.invocations)
+                integrity.extend({**keys, **row} for row in inst.out.integrity)
+                tags.extend({**keys, **row} for row in inst.out.tags)
+                files.extend((inst, kind, item, task) for kind, item, task in inst.out.files)
+                inst.out = None
+        insert_rows(self.s, JobState, states)
+        self.result.jobstates += len(states)
+        insert_rows(self.s, Invocation, invocations)
+        self.result.invocations += len(invocations)
+        insert_rows(self.s, Integrity, integrity)
+        insert_rows(self.s, Tag, tags)
+        if files:
+            self._write_files(files)
 
     def write_workflow_states(self) -> None:
         if not self.wf_states:
             return
         rows = [{**r, "wf_id": self.wf_id} for r in self.wf_states]
-        stmt = _insert(self.s, _table(WorkflowState)).on_conflict_do_nothing(
+        stmt = dialect_insert(self.s, WorkflowState).on_conflict_do_nothing(
             index_elements=["wf_id", "state", "restart_count"]
         )
         self.s.execute(stmt, rows)
         self.result.workflow_states += len(rows)
 
-    # ---- invocation records ----------------------------------------------------------------
-    def load_outputs(self) -> None:
-        """Invocation rows (and hosts, files, integrity) from each finished attempt's `.out`."""
-        if not self.finished:
-            return
-        hosts: dict[tuple[str, str, str], int] = {
-            (h.site, h.hostname, h.ip): h.host_id
-            for h in self.s.scalars(select(Host).where(Host.wf_id == self.wf_id))
-        }
-        tasks: dict[str, int] = dict(
-            self.s.execute(
+    def _write_files(self, files: list[tuple[_Inst, str, dict[str, Any], str | None]]) -> None:
+        tasks: dict[str, int] = {
+            str(a): int(t)
+            for a, t in self.s.execute(
                 select(Task.abs_task_id, Task.task_id).where(Task.wf_id == self.wf_id)
-            ).all()
-        )
-        invocations: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        integrity: list[dict[str, Any]] = []
-        tags: list[dict[str, Any]] = []
-        files: list[tuple[_Inst, str, dict[str, Any], str]] = []
-        for inst in self.finished:
-            info = self.jobs[inst.node]
-            out: AttemptOutput = read_attempt(
-                self.dir, info.submit_file, inst.node, inst.try_index, info.has_post
             )
-            upd: dict[str, Any] = {
-                "b_id": inst.id,
-                "stdout_file": out.stdout_file,
-                "stderr_file": out.stderr_file,
-                "stdout_text": stdout_text(out.records),
-                "stderr_text": out.stderr_text,
-                "host_id": None,
-                "work_dir": None,
-                "user": None,
-                "site": inst.site,
-                "cluster_start": None,
-                "cluster_duration": None,
-            }
-            checks = check_time = 0.0
-            int_failed = 0
-            computed = 0
-            for n, rec in enumerate(out.records, start=1):
-                site = str(rec.get("site") or inst.site or "")
-                key = (site, str(rec.get("hostname") or ""), str(rec.get("hostaddr") or ""))
-                if key not in hosts and any(key):
-                    hosts[key] = self.s.scalars(
-                        _insert(self.s, _table(Host))
-                        .values(wf_id=self.wf_id, site=key[0], hostname=key[1], ip=key[2])
-                        .on_conflict_do_update(
-                            index_elements=["wf_id", "site", "hostname", "ip"],
-                            set_={"site": key[0]},
-                        )
-                        .returning(_table(Host).c.host_id)
-                    ).one()
-                if upd["host_id"] is None and any(key):
-                    upd.update(
-                        host_id=hosts[key],
-                        work_dir=rec.get("cwd"),
-                        user=rec.get("user"),
-                        site=site or inst.site,
-                    )
-                duration = float(rec.get("duration") or 0.0)
-                cpu = float(rec.get("utime") or 0.0) + float(rec.get("stime") or 0.0)
-                raw = rec.get("raw_status")
-                if raw is None and rec.get("failed_step"):
-                    raw = 256
-                argv = rec.get("argv")
-                invocations.append(
-                    {
-                        "wf_id": self.wf_id,
-                        "job_instance_id": inst.id,
-                        "task_submit_seq": int(rec.get("task_index") or n),
-                        "start_time": _iso_epoch(rec.get("start")),
-                        "remote_duration": duration,
-                        "remote_cpu_time": cpu,
-                        "exitcode": raw,
-                        "transformation": rec.get("transformation"),
-                        "executable": rec.get("executable"),
-                        # stampede's argv is the argument vector, without the executable
-                        "argv": " ".join(map(str, argv[1:])) if isinstance(argv, list) else None,
-                        "abs_task_id": rec.get("job_id"),
-                        "maxrss": rec.get("maxrss_kb"),
-                        "avg_cpu": cpu / duration if duration > 0 else None,
-                        "failed_step": rec.get("failed_step"),
-                    }
-                )
-                integ = rec.get("integrity") or {}
-                checks += int(integ.get("succeeded") or 0) + int(integ.get("failed") or 0)
-                int_failed += int(integ.get("failed") or 0)
-                check_time += float(integ.get("duration") or 0.0)
-                task_id = tasks.get(str(rec.get("job_id")))
-                for kind in ("inputs", "outputs"):
-                    for item in rec.get(kind) or []:
-                        if isinstance(item, dict) and item.get("lfn"):
-                            files.append((inst, kind[:-1], item, str(task_id or "")))
-                            if kind == "outputs" and item.get("sha256"):
-                                computed += 1
-            if out.summary:
-                upd["cluster_start"] = _iso_epoch(out.summary.get("start"))
-                upd["cluster_duration"] = out.summary.get("duration")
-            updates.append(upd)
-            if checks:
-                integrity.append(
-                    {
-                        "wf_id": self.wf_id,
-                        "job_instance_id": inst.id,
-                        "type": "check",
-                        "file_type": "input",
-                        "count": int(checks),
-                        "duration": check_time,
-                    }
-                )
-            if computed:
-                integrity.append(
-                    {
-                        "wf_id": self.wf_id,
-                        "job_instance_id": inst.id,
-                        "type": "compute",
-                        "file_type": "output",
-                        "count": computed,
-                        "duration": 0.0,
-                    }
-                )
-            if int_failed:
-                tags.append(
-                    {
-                        "wf_id": self.wf_id,
-                        "job_instance_id": inst.id,
-                        "name": "int.error",
-                        "count": int_failed,
-                    }
-                )
-        if invocations:
-            self._insert_invocations(invocations)
-        if updates:
-            ji = _table(JobInstance)
-            cols = [k for k in updates[0] if k != "b_id"]
-            self.s.execute(
-                update(ji)
-                .where(ji.c.job_instance_id == bindparam("b_id"))
-                .values({c: bindparam(c) for c in cols}),
-                updates,
-                execution_options={"synchronize_session": False},
-            )
-        if integrity:
-            self.s.execute(
-                _insert(self.s, _table(Integrity)).on_conflict_do_nothing(
-                    index_elements=["job_instance_id", "type", "file_type"]
-                ),
-                integrity,
-            )
-        if tags:
-            self.s.execute(
-                _insert(self.s, _table(Tag)).on_conflict_do_nothing(
-                    index_elements=["wf_id", "job_instance_id", "name"]
-                ),
-                tags,
-            )
-        if files:
-            self._write_files(files, tasks)
-
-    def _write_files(
-        self, files: list[tuple[_Inst, str, dict[str, Any], str]], tasks: dict[str, int]
-    ) -> None:
+        }
         lfns = sorted({str(item["lfn"]) for _, _, item, _ in files})
         known: dict[str, int] = {}
         for chunk in _chunks(lfns):
             known.update(
-                self.s.execute(
+                (str(lfn), int(i))
+                for lfn, i in self.s.execute(
                     select(RCLfn.lfn, RCLfn.lfn_id).where(
                         RCLfn.wf_id == self.wf_id, RCLfn.lfn.in_(chunk)
                     )
-                ).all()
+                )
             )
         missing = [lfn for lfn in lfns if lfn not in known]
-        if missing:
-            ids = self.s.scalars(
-                insert(RCLfn).returning(RCLfn.lfn_id, sort_by_parameter_order=True),
-                [{"wf_id": self.wf_id, "lfn": lfn} for lfn in missing],
-            ).all()
-            known.update(zip(missing, ids, strict=True))
+        ids = insert_returning_ids(
+            self.s, RCLfn, "lfn_id", [{"wf_id": self.wf_id, "lfn": lfn} for lfn in missing]
+        )
+        known.update(zip(missing, ids, strict=True))
         meta: dict[tuple[int, str], str] = {}
         links: dict[tuple[int, int | None, str], dict[str, Any]] = {}
         for inst, file_type, item, task in files:
@@ -722,13 +598,13 @@ class _Pass:
                 meta[(lfn_id, "size")] = str(item["size"])
             links[(lfn_id, inst.id, file_type)] = {
                 "wf_id": self.wf_id,
-                "task_id": int(task) if task else None,
+                "task_id": tasks.get(task) if task else None,
                 "job_instance_id": inst.id,
                 "lfn_id": lfn_id,
                 "file_type": file_type,
             }
         if meta:
-            stmt = _insert(self.s, _table(RCMeta))
+            stmt = dialect_insert(self.s, RCMeta)
             self.s.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["lfn_id", "key"], set_={"value": stmt.excluded.value}
@@ -736,7 +612,7 @@ class _Pass:
                 [{"lfn_id": k[0], "key": k[1], "value": v} for k, v in meta.items()],
             )
         self.s.execute(
-            _insert(self.s, _table(WorkflowFiles)).on_conflict_do_nothing(
+            dialect_insert(self.s, WorkflowFiles).on_conflict_do_nothing(
                 index_elements=["wf_id", "lfn_id", "job_instance_id", "file_type"]
             ),
             list(links.values()),
@@ -830,13 +706,7 @@ def _load_static(p: _Pass, submit_dir: Path, dag_file: str) -> None:
         }
         for n in static.nodes
     ]
-    ids: list[int] = []
-    for chunk in _chunks(rows, 1000):
-        ids.extend(
-            p.s.scalars(
-                insert(Job).returning(Job.job_id, sort_by_parameter_order=True), list(chunk)
-            ).all()
-        )
+    ids = insert_returning_ids(p.s, Job, "job_id", rows)
     tasks = []
     seen: set[str] = set()
     for node, job_id in zip(static.nodes, ids, strict=True):
@@ -858,16 +728,15 @@ def _load_static(p: _Pass, submit_dir: Path, dag_file: str) -> None:
                     "type_desc": "compute",
                 }
             )
-    if static.edges:
-        p.s.execute(
-            insert(JobEdge),
-            [
-                {"wf_id": p.wf_id, "parent_exec_job_id": a, "child_exec_job_id": b}
-                for a, b in sorted(set(static.edges))
-            ],
-        )
-    if tasks:
-        p.s.execute(insert(Task), tasks)
+    insert_rows(
+        p.s,
+        JobEdge,
+        [
+            {"wf_id": p.wf_id, "parent_exec_job_id": a, "child_exec_job_id": b}
+            for a, b in sorted(set(static.edges))
+        ],
+    )
+    insert_rows(p.s, Task, tasks)
 
 
 def _read_progress(p: _Pass, submit_dir: Path, dag_file: str) -> Progress | None:
@@ -906,7 +775,7 @@ def _read_progress(p: _Pass, submit_dir: Path, dag_file: str) -> Progress | None
 
 def _write_progress(p: _Pass, prog: Progress) -> None:
     values = dict(prog.__dict__)
-    stmt = _insert(p.s, _table(DagStatus)).values(wf_id=p.wf_id, **values)
+    stmt = dialect_insert(p.s, DagStatus).values(wf_id=p.wf_id, **values)
     p.s.execute(stmt.on_conflict_do_update(index_elements=["wf_id"], set_=values))
 
 
@@ -970,15 +839,15 @@ def monitor_run(
             else:  # whole-second stamps: order them after the same second's events
                 rank, key = 2, line.timestamp + 0.9999
             merged.append((key, rank, i, line))
-        merged.sort(key=lambda t: (t[0], t[1], t[2]))
+        merged.sort()  # (time, rank, position) is unique, so records are never compared
         for _, _, _, item in merged:
             if isinstance(item, ev.Event):
                 p.apply_event(item)
             else:
                 p.apply_line(item)
+        p.collect_outputs()
         p.flush_instances()
         p.write_workflow_states()
-        p.load_outputs()
 
     prog = _read_progress(p, submit_dir, bd.dag)
     if prog is not None:
