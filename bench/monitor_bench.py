@@ -30,6 +30,9 @@ from gateway.db.session import Database, make_engine_for_url, session_scope
 from worker.monitor import monitor_run, rows_for
 
 T0 = 1_795_593_600.0
+ADMIN_URL = os.environ.get(
+    "AERIE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 RUSAGE = (
     "\t\tUsr 0 00:00:01, Sys 0 00:00:00  -  Run Remote Usage\n"
     "\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Local Usage\n"
@@ -125,7 +128,7 @@ def fresh_database(url: str | None) -> tuple[str, str | None]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return f"postgresql+psycopg://postgres@127.0.0.1/{name}", name
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False), name
 
 
 def drop_database(name: str) -> None:
@@ -150,9 +153,8 @@ def main() -> None:
             root = Path(tmp) / "submit"
             g0 = time.perf_counter()
             attempts, _ = generate(root, args.jobs)
-            print(
-                f"generated {args.jobs} jobs / {attempts} attempts in {time.perf_counter() - g0:.1f}s"
-            )
+            took = time.perf_counter() - g0
+            print(f"generated {args.jobs} jobs / {attempts} attempts in {took:.1f}s")
             t0, c0 = time.perf_counter(), time.process_time()
             with session_scope(db.sessions) as session:
                 result = monitor_run(session, root)
