@@ -81,7 +81,7 @@ def stage_in(spec: JobSpec, scratch: str, origin: str) -> dict[str, Any]:
         if f.urls:
             try:
                 _, n = transfer.fetch_first(f.urls, dest)
-            except transfer.TransferError as exc:
+            except (transfer.TransferError, OSError) as exc:
                 raise StepFailed("stage-in", f"input {f.lfn}: {exc}") from exc
             files += 1
             nbytes += n
@@ -215,8 +215,8 @@ def stage_out(spec: JobSpec, scratch: str) -> dict[str, Any]:
         for url in f.urls:
             try:
                 nbytes += transfer.put(path, url)
-            except transfer.TransferError as exc:
-                raise StepFailed("stage-out", f"output {f.lfn}: {exc}") from exc
+            except (transfer.TransferError, OSError) as exc:
+                raise StepFailed("stage-out", f"output {f.lfn} to {url}: {exc}") from exc
             files += 1
     return {"files": files, "bytes": nbytes, "duration": round(time.perf_counter() - t0, 6)}
 
@@ -477,6 +477,7 @@ def run_job(spec: JobSpec, origin: str, out: IO[str], err: IO[str]) -> int:
     output_cache: dict[str, dict[str, Any]] = {}
     submitted = succeeded_tasks = 0
     exit_code = 0
+    step = "stage-in"  # the step under way, for errors that are not StepFailed
     try:
         try:
             if spec.container is not None:
@@ -487,12 +488,14 @@ def run_job(spec: JobSpec, origin: str, out: IO[str], err: IO[str]) -> int:
                 except container.ContainerError as exc:
                     raise StepFailed("stage-in", str(exc)) from exc
             stage_in_stats = stage_in(spec, scratch, origin)
+            step = "integrity"
             integrity_summary, computed, bad = verify_inputs(spec, scratch)
             if bad is not None:
                 raise bad
         except StepFailed as exc:
             failure = exc
         tasks = spec.run_tasks()
+        step = "exec"
         if failure is None:
             for index, task in enumerate(tasks, start=1):
                 rec = inv.new_record(**base)
@@ -524,18 +527,22 @@ def run_job(spec: JobSpec, origin: str, out: IO[str], err: IO[str]) -> int:
                     _emit(rec, out)
                     if rec["failed_step"] is not None and spec.fail_fast:
                         break
+        step = "stage-out"
         if failure is None:
             try:
                 stage_out_stats = stage_out(spec, scratch)
             except StepFailed as exc:
                 failure = exc
-    except Exception as exc:  # a wrapper bug must still leave a record that names it
-        failure = StepFailed(failure.step if failure else "exec", f"internal error: {exc!r}")
+    except Exception as exc:  # an unexpected error must still leave a record that names it
+        failure = failure or StepFailed(step, f"unexpected error: {exc!r}")
     finally:
         if made:
-            _copy_back(spec, scratch, origin)
             import shutil
 
+            try:
+                _copy_back(spec, scratch, origin)
+            except OSError as exc:
+                failure = failure or StepFailed("stage-out", f"cannot copy outputs back: {exc}")
             shutil.rmtree(scratch, ignore_errors=True)
 
     if failure is not None and exit_code == 0:

@@ -549,3 +549,15 @@ def test_task_ignoring_sigterm_is_killed_after_the_forward_grace(
     assert 1.5 < time.monotonic() - t0 < 4.5
     rec = json.loads(out)
     assert rec["signal"] == signal.SIGKILL and "received signal 15" in rec["error"]
+
+
+def test_stage_out_failure_names_output_and_url(run_job, tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a directory should be")
+    url = f"file://{blocker}/sub/f.b"
+    res = run_job({**py("open('f.b', 'w').write('x')"), "outputs": [{"lfn": "f.b", "urls": [url]}]})
+    rec = res.record
+    assert res.returncode == 1 and rec["exitcode"] == 0
+    assert rec["failed_step"] == "stage-out"
+    assert "f.b" in rec["error"] and url in rec["error"]
+    assert rec["outputs"][0]["size"] == 1  # the output itself was produced and recorded
