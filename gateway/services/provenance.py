@@ -245,10 +245,10 @@ def render_status(report: StatusReport, long: bool = False) -> str:
         out.append(
             "{:^8}{:^8}{:^6}{:^8}{:^8}{:^9}{:^9}{:^8}".format(
                 "UNREADY", "READY", "PRE", "QUEUED", "POST", "SUCCESS", "FAILURE", "%DONE"
-            )
+            ).rstrip()  # pegasus-status strips the centred cells' trailing blanks
         )
         out.append(
-            f"{t.unready:^8}{t.ready:^8}{t.pre:^6}{t.queued:^8}{t.post:^8}{t.succeeded:^9}{t.failed:^9}{t.percent_done:^8}"
+            f"{t.unready:^8}{t.ready:^8}{t.pre:^6}{t.queued:^8}{t.post:^8}{t.succeeded:^9}{t.failed:^9}{t.percent_done:^8}".rstrip()
         )
     else:
         fmt = "{:^7}{:^7}{:^5}{:^6}{:^6}{:^6}{:^6}{:^6}{:^8}{:25}"
@@ -530,7 +530,8 @@ def render_analysis(a: Analysis) -> str:
                 "",
                 h.name.center(80, "="),
                 "",
-                f"submit file            : {h.submit_file}",
+                # pegasus-analyzer prints `<job>.sub` here, without the 00/00/ directory
+                f"submit file            : {h.name}.sub",
                 f"last_job_instance_id   : {h.job_instance_id}",
                 f"reason                 : {h.reason}",
                 "",
@@ -552,14 +553,14 @@ def render_analysis(a: Analysis) -> str:
         shown = False
         for t in j.tasks:
             n = t.task_submit_seq
-            label = f"Task #{n}" if n >= 0 else "PRE script"
+            label = f"Task #{n}"  # pegasus-analyzer: "Task #-1" for the PRE script
             lines += [
                 f"{label} - Summary".center(80, "-"),
                 "",
                 f"site        : {t.site or '-'}",
                 f"hostname    : {t.hostname or '-'}",
                 f"executable  : {t.executable}",
-                f"arguments   : {t.arguments or ''}",
+                f"arguments   : {t.arguments or '-'}",
                 f"exitcode    : {t.exitcode}",
                 f"working dir : {t.work_dir or '-'}",
             ]

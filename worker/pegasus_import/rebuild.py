@@ -58,15 +58,9 @@ _RENAMED = {"PRE_SCRIPT_FAILURE": "PRE_SCRIPT_FAILED", "POST_SCRIPT_FAILURE": "P
 _MAX_DEPTH = 16
 
 
-def quote(text: str) -> str:
-    """monitord's URL-style quoting of stdout/stderr text (control bytes, quotes, percent)."""
-    out = []
-    for byte in text.encode("utf-8"):
-        if byte < 0x20 or byte >= 0x7F or byte in (0x22, 0x25, 0x27):
-            out.append(f"%{byte:02X}")
-        else:
-            out.append(chr(byte))
-    return "".join(out)
+def _cap(text: str) -> str:
+    """Stampede caps stored output at 64 KiB; the head is kept, as monitord keeps it."""
+    return text[:MAX_OUTPUT_LENGTH]
 
 
 def _status(info: str | None) -> int | None:
@@ -432,7 +426,7 @@ def _instance_from_lines(
     int_failed = 0
     if err_text is not None:
         split = split_monitoring(err_text)
-        instance.stderr_text = quote(split.user_data[: MAX_OUTPUT_LENGTH - 2000])
+        instance.stderr_text = _cap(split.user_data)
         int_failed += _collect_integrity(split.events, integrity)
         lite = _PEGASUSLITE_EXIT.search(split.user_data)
         if lite is not None and submitted:
@@ -453,11 +447,11 @@ def _instance_from_lines(
                 continue
             split = split_monitoring(text)
             int_failed += _collect_integrity(split.events, integrity)
-            stdout_parts.append(quote(f"#@ {number:d} {stream}\n"))
+            stdout_parts.append(f"#@ {number:d} {stream}\n")
             stdout_parts.append(
-                quote(split.user_data if stream == "stdout" else " " + split.user_data)
+                split.user_data if stream == "stdout" else " " + split.user_data
             )
-            stdout_parts.append(quote("\n"))
+            stdout_parts.append("\n")
         _compute_integrity(inv, integrity)
         instance.invocations.append(_main_invocation(job, inv, number, sub))
         hostname = host[0] if host else inv.hostname
@@ -489,13 +483,14 @@ def _instance_from_lines(
         instance.stdout_file = f"{base.rstrip('/')}/{pre_log}"
         pre_text = _read_text(ctx.directory / pre_log)
         if pre_text is not None:
-            instance.stdout_text = quote("#@ 1 stdout\n" + pre_text[: MAX_OUTPUT_LENGTH - 2000])
-    elif stdout_parts:
-        instance.stdout_text = "".join(stdout_parts)[:MAX_OUTPUT_LENGTH]
+            instance.stdout_text = _cap("#@ 1 stdout\n" + pre_text)
+    elif invocations:
+        # the tasks' own output sections; empty when kickstart captured none (monitord)
+        instance.stdout_text = _cap("".join(stdout_parts))
     elif kickstart is not None or is_subworkflow:
         raw_out = _read_text(folder / out_name)
         if raw_out is not None:
-            instance.stdout_text = quote("#@ 1 stdout\n" + raw_out[: MAX_OUTPUT_LENGTH - 2000])
+            instance.stdout_text = _cap("#@ 1 stdout\n" + raw_out)
     if instance.user is None:
         instance.user = ctx.braindump.user
     if instance.work_dir is None:
