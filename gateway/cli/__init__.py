@@ -36,6 +36,9 @@ def _register() -> None:
     main.add_command(status.status_cmd)
     main.add_command(status.analyze_cmd)
     main.add_command(status.statistics_cmd)
+    from gateway.cli import validate
+
+    main.add_command(validate.validate)
 
 
 _register()
