@@ -27,7 +27,6 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
-    Index,
     Integer,
     PrimaryKeyConstraint,
     String,
@@ -155,7 +154,8 @@ class JobInstance(Base):
     __table_args__ = (UniqueConstraint("job_id", "job_submit_seq"),)
 
     job_instance_id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
-    job_id: Mapped[int] = mapped_column(BigID, _fk("job.job_id"), index=True)
+    # no index of its own on job_id: UNIQUE(job_id, job_submit_seq) serves those lookups
+    job_id: Mapped[int] = mapped_column(BigID, _fk("job.job_id"))
     host_id: Mapped[int | None] = mapped_column(BigID, _fk("host.host_id", "SET NULL"))
     job_submit_seq: Mapped[int] = mapped_column(Integer)
     sched_id: Mapped[str | None] = mapped_column(String(64), doc="HTCondor id, e.g. '104.0'.")
@@ -254,9 +254,8 @@ class Invocation(Base):
 
     invocation_id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
     wf_id: Mapped[int] = mapped_column(BigID, _fk("workflow.wf_id"), index=True)
-    job_instance_id: Mapped[int] = mapped_column(
-        BigID, _fk("job_instance.job_instance_id"), index=True
-    )
+    # UNIQUE(job_instance_id, task_submit_seq) also serves lookups by instance
+    job_instance_id: Mapped[int] = mapped_column(BigID, _fk("job_instance.job_instance_id"))
     task_submit_seq: Mapped[int] = mapped_column(Integer)
     start_time: Mapped[float | None] = mapped_column(Float)
     remote_duration: Mapped[float | None] = mapped_column(Float)
@@ -369,7 +368,3 @@ class MonitorCursor(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     mtime: Mapped[float | None] = mapped_column(Float)
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="Reader-specific memo.")
-
-
-Index("ix_jobstate_state_timestamp", JobState.state, JobState.timestamp)
-Index("ix_invocation_transformation", Invocation.transformation)
