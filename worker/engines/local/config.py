@@ -25,10 +25,14 @@ def host_memory_mb() -> int:
     return 1024
 
 
-def default_scratch_root() -> Path:
+def default_scratch_root(submit_dir: Path | None = None) -> Path:
+    """$AERIE_SCRATCH_DIR, else `.aerie-scratch` beside the submit directory (same file system
+    as the staging area, so copies are cheap), else the system temporary directory."""
     configured = os.environ.get("AERIE_SCRATCH_DIR")
     if configured:
         return Path(configured)
+    if submit_dir is not None and os.access(submit_dir.parent, os.W_OK):
+        return submit_dir.parent / ".aerie-scratch"
     return Path(tempfile.gettempdir()) / f"aerie-scratch-{os.getuid()}"
 
 
@@ -51,7 +55,7 @@ class EngineConfig:
     inprocess_wrapper: bool = True
     user: str = field(default_factory=getpass.getuser)
 
-    def resolve(self, dag_config: dict[str, str]) -> EngineConfig:
+    def resolve(self, dag_config: dict[str, str], submit_dir: Path | None = None) -> EngineConfig:
         """Fill every `None` from the DAG's CONFIG knobs, then from host defaults."""
 
         def knob(name: str, default: int) -> int:
@@ -70,7 +74,7 @@ class EngineConfig:
             cpus=cpus,
             memory_mb=self.memory_mb if self.memory_mb is not None else host_memory_mb(),
             gpus=self.gpus if self.gpus is not None else 0,
-            scratch_root=self.scratch_root or default_scratch_root(),
+            scratch_root=self.scratch_root or default_scratch_root(submit_dir),
             max_jobs=self.max_jobs
             if self.max_jobs is not None
             else knob("DAGMAN_MAX_JOBS_SUBMITTED", 0),

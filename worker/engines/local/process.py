@@ -41,9 +41,12 @@ def lite_main() -> MainFunction | None:
         _lite_checked = True
         if os.environ.get("AERIE_ENGINE_INPROCESS", "1") != "0":
             try:
-                from worker.lite.__main__ import main
+                import worker.lite.__main__ as lite
 
-                _lite_main = main
+                preload = getattr(lite, "preload", None)
+                if preload is not None:
+                    preload()  # import once here, not in every forked child
+                _lite_main = lite.main
             except (ImportError, AttributeError):
                 _lite_main = None
     return _lite_main
@@ -78,43 +81,52 @@ def spawn(
     stdout: Path | None,
     stderr: Path | None,
     inprocess: MainFunction | None = None,
-) -> int:
-    """Fork a child in a new session running argv (or `inprocess(argv[1:])`); returns its pid.
+) -> tuple[int, int]:
+    """Fork a child in a new session running argv (or `inprocess(argv[1:])`).
 
-    Output files are opened in the parent first, so a bad path fails here with OSError rather
-    than as a mysterious exit status.
+    Returns (pid, error fd). The child opens its own stdin/stdout/stderr and changes directory,
+    so slow file systems delay the job, not the engine's loop. If that setup or the exec fails,
+    the child writes the reason to the error pipe and exits 127; `read_setup_error` fetches it
+    once the child has ended (an exec that succeeds closes the pipe, being close-on-exec).
     """
-    fd_in = os.open(stdin, os.O_RDONLY) if stdin else os.open(os.devnull, os.O_RDONLY)
-    fd_out = fd_err = -1
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child: never returns
+        os.close(err_r)
+        _child(argv, env, cwd, stdin, stdout, stderr, inprocess, err_w)
+    os.close(err_w)
+    return pid, err_r
+
+
+def read_setup_error(fd: int) -> str | None:
+    """The child's setup failure message, if any; closes the pipe."""
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        fd_out = os.open(stdout, flags, 0o644) if stdout else os.open(os.devnull, os.O_WRONLY)
-        if stderr is not None and stderr == stdout:
-            fd_err = os.dup(fd_out)
-        else:
-            fd_err = os.open(stderr, flags, 0o644) if stderr else os.open(os.devnull, os.O_WRONLY)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # child: never returns
-            _child(argv, env, cwd, fd_in, fd_out, fd_err, inprocess)
-        return pid
+        os.set_blocking(fd, False)
+        data = os.read(fd, 4096)
+    except (BlockingIOError, OSError):
+        data = b""
     finally:
-        for fd in (fd_in, fd_out, fd_err):
-            if fd >= 0:
-                os.close(fd)
+        os.close(fd)
+    return data.decode(errors="replace") or None
+
+
+_WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 
 def _child(
     argv: list[str],
     env: dict[str, str],
     cwd: Path,
-    fd_in: int,
-    fd_out: int,
-    fd_err: int,
+    stdin: Path | None,
+    stdout: Path | None,
+    stderr: Path | None,
     inprocess: MainFunction | None,
+    err_w: int,
 ) -> None:
     code = 127
+    step = "start"
     try:
         os.setsid()
         for fd in CLOSE_IN_CHILD:
@@ -134,12 +146,25 @@ def _child(
             signal.set_wakeup_fd(-1)
         except ValueError:
             pass
-        os.dup2(fd_in, 0)
-        os.dup2(fd_out, 1)
-        os.dup2(fd_err, 2)
+        step = f"open input {stdin}"
+        fd = os.open(stdin or os.devnull, os.O_RDONLY)
+        os.dup2(fd, 0)
+        step = f"open output {stdout}"
+        fd = os.open(stdout, _WRITE, 0o644) if stdout else os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        step = f"open error {stderr}"
+        if stderr is not None and stderr == stdout:
+            os.dup2(1, 2)
+        else:
+            fd = os.open(stderr, _WRITE, 0o644) if stderr else os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, 2)
+        step = f"change to directory {cwd}"
         os.chdir(cwd)
         if inprocess is None:
+            step = f"execute {argv[0]}"
             os.execve(argv[0], argv, env)
+        os.close(err_w)
+        err_w = -1
         os.environ.clear()
         os.environ.update(env)
         sys.argv = list(argv)
@@ -157,8 +182,9 @@ def _child(
         sys.stderr.flush()
     except BaseException as exc:  # noqa: BLE001 - the child must never return to the engine
         try:
-            if isinstance(exc, OSError) and inprocess is None:
-                os.write(2, f"cannot execute {argv[0]}: {exc.strerror}\n".encode())
+            if err_w >= 0:
+                reason = exc.strerror if isinstance(exc, OSError) else repr(exc)
+                os.write(err_w, f"cannot {step}: {reason}".encode(errors="replace"))
             else:
                 os.write(2, traceback.format_exc().encode(errors="replace"))
         except OSError:

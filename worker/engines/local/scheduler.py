@@ -36,11 +36,13 @@ from worker.engines.local.jobstate import JobStateLog
 from worker.engines.local.rescue import write_rescue
 from worker.engines.local.statusfile import NodeSnapshot, render, write_atomically
 from worker.engines.local.submit import (
+    InputTransfer,
     JobSpec,
     SubmitCache,
     SubmitFileError,
     TransferError,
     build_environment,
+    empty_directory,
     load_job,
     make_scratch,
     remove_scratch,
@@ -106,6 +108,8 @@ class Running:
     slot: str = ""
     bytes_in: int = 0
     category: str | None = None
+    inputs: InputTransfer | None = None
+    error_fd: int = -1
 
 
 @dataclass
@@ -136,7 +140,7 @@ class DagRun:
         retries_used: dict[str, int] | None = None,
     ) -> None:
         self.dag = dag
-        self.cfg = config.resolve(dag.config)
+        self.cfg = config.resolve(dag.config, dag.path.resolve().parent)
         self.dag_path = dag.path.resolve()
         self.base_dir = self.dag_path.parent
         self.rescue_number = rescue_number
@@ -166,6 +170,7 @@ class DagRun:
         self.free_memory = self.cfg.memory_mb
         self.free_gpus = self.cfg.gpus or 0
         self.slot_counter = 0
+        self.scratch_pool: list[Path] = []
         self.jobs_run = 0
         self.final_started = False
         self.abort: tuple[str, int] | None = None
@@ -535,18 +540,23 @@ class DagRun:
             running.slot = "local"
         scratch = spec.initialdir
         executable = spec.executable
+        inprocess = self.lite if self.lite and proc.is_job_wrapper(spec.executable) else None
         try:
             if spec.uses_slot:
                 assert self.cfg.scratch_root is not None
-                scratch = make_scratch(self.cfg.scratch_root, cluster)
+                scratch = self._take_scratch(cluster)
                 running.scratch = scratch
                 if spec.transfer:
-                    executable, running.bytes_in = transfer_inputs(spec, scratch)
+                    # The wrapper run in-process is never exec'd: no need to copy it in.
+                    running.inputs = transfer_inputs(spec, scratch, inprocess is None)
+                    executable = running.inputs.executable
+                    running.bytes_in = running.inputs.bytes
             env = build_environment(spec, self.engine_env, scratch, running.slot)
             cwd = scratch if spec.transfer else spec.initialdir
-            inprocess = self.lite if self.lite and proc.is_job_wrapper(spec.executable) else None
             argv = [str(executable), *spec.arguments]
-            pid = proc.spawn(argv, env, cwd, spec.input, spec.output, spec.error, inprocess)
+            pid, running.error_fd = proc.spawn(
+                argv, env, cwd, spec.input, spec.output, spec.error, inprocess
+            )
         except TransferError as exc:
             self._held_and_removed(run, running, exc.reason, exc.code, exc.subcode, release=True)
             return
@@ -569,6 +579,21 @@ class DagRun:
         self._jobstate(run, "EXECUTE", f"{cluster}.0", when)
         run.details = "running"
 
+    def _take_scratch(self, cluster: int) -> Path:
+        """An empty scratch directory: a recycled one when available (creating and removing a
+        directory per job is what costs most on some file systems), else a new one."""
+        if self.scratch_pool:
+            return self.scratch_pool.pop()
+        assert self.cfg.scratch_root is not None
+        return make_scratch(self.cfg.scratch_root, cluster)
+
+    def _return_scratch(self, scratch: Path) -> None:
+        """Empty a job's scratch directory and keep it for the next job."""
+        if empty_directory(scratch) and len(self.scratch_pool) < 64:
+            self.scratch_pool.append(scratch)
+        else:
+            remove_scratch(scratch)
+
     def _record_pid(self, pid: int) -> None:
         if self.procs_file is not None:
             self.procs_file.write(f"{pid} {proc.process_start_time(pid)}\n")
@@ -590,14 +615,9 @@ class DagRun:
             self._jobstate(run, "POST_SCRIPT_STARTED", f"{run.cluster or 0}.0")
             self.out.line(f"Running POST script of Node {node.name}...")
         inprocess = self.lite if self.lite and proc.is_job_wrapper(Path(argv[0])) else None
-        try:
-            pid = proc.spawn(argv, self.engine_env, node_dir, None, None, None, inprocess)
-        except OSError as exc:
-            self.out.line(f"ERROR: cannot start {kind.upper()} script of node {node.name}: {exc}")
-            self._script_done(run, kind, 1, None, time.time())
-            return
+        pid, error_fd = proc.spawn(argv, self.engine_env, node_dir, None, None, None, inprocess)
         self.reaper.add(pid)
-        self.running[pid] = Running(kind, node.name, time.time(), run.cluster)
+        self.running[pid] = Running(kind, node.name, time.time(), run.cluster, error_fd=error_fd)
         self._record_pid(pid)
 
     def _script_executable(self, executable: str, node_dir: Path) -> str:
@@ -669,15 +689,25 @@ class DagRun:
     def _handle_exit(self, exited: proc.Exit) -> None:
         running = self.running.pop(exited.pid)
         run = self.runs[running.name]
-        if running.kind == "job":
-            self._job_exited(run, running, exited)
-        else:
-            kind = running.kind
-            if kind == "pre":
+        setup_error = proc.read_setup_error(running.error_fd) if running.error_fd >= 0 else None
+        running.error_fd = -1
+        if setup_error is not None and running.kind != "job":
+            self.out.line(
+                f"ERROR: {running.kind.upper()} script of node {run.node.name} failed to start: "
+                f"{setup_error}"
+            )
+        if running.kind != "job":
+            if running.kind == "pre":
                 self.pre_running -= 1
             else:
                 self.post_running -= 1
-            self._script_done(run, kind, exited.value, exited.signal, time.time())
+            self._script_done(run, running.kind, exited.value, exited.signal, time.time())
+        elif setup_error is not None:
+            # HTCondor would hold a job whose files cannot be opened or program not started.
+            self._release(running)
+            self._held_and_removed(run, running, f"Error from starter: {setup_error}", 6, 0)
+        else:
+            self._job_exited(run, running, exited)
 
     def _release(self, running: Running) -> None:
         spec = running.spec
@@ -705,11 +735,11 @@ class DagRun:
         if running.scratch is not None:
             try:
                 if spec.transfer and exited.signal is None:
-                    bytes_out = transfer_outputs(spec, running.scratch, running.started)
+                    bytes_out = transfer_outputs(spec, running.scratch, running.inputs)
             except TransferError as exc:
                 failure = exc
             finally:
-                remove_scratch(running.scratch)
+                self._return_scratch(running.scratch)
         now = time.time()
         node = run.node.name
         if failure is not None:
@@ -769,7 +799,7 @@ class DagRun:
         if release:
             self._release(running)
         if running.scratch is not None:
-            remove_scratch(running.scratch)
+            self._return_scratch(running.scratch)
         cluster = running.cluster or 0
         now = time.time()
         for log in self._logs_for(running.spec):
@@ -957,10 +987,12 @@ class DagRun:
         running = self.running.pop(exited.pid)
         run = self.runs[running.name]
         now = time.time()
+        if running.error_fd >= 0:
+            os.close(running.error_fd)
         if running.kind == "job":
             self._release(running)
             if running.scratch is not None:
-                remove_scratch(running.scratch)
+                self._return_scratch(running.scratch)
             cluster = running.cluster or 0
             for log in self._logs_for(running.spec):
                 log.aborted(cluster, now, reason)
@@ -1070,6 +1102,9 @@ class DagRun:
         write_atomically(path, json.dumps(metrics, indent=4) + "\n")
 
     def _close(self) -> None:
+        for scratch in self.scratch_pool:
+            remove_scratch(scratch)
+        self.scratch_pool.clear()
         self.reaper.close()
         self.nodes_log.close()
         for writer in self.extra_logs.values():

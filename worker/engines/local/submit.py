@@ -326,9 +326,18 @@ def make_scratch(scratch_root: Path, cluster: int) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"dir_{cluster}_", dir=scratch_root))
 
 
-def transfer_inputs(spec: JobSpec, scratch: Path) -> tuple[Path, int]:
-    """Copy inputs (and the executable) into scratch; returns the executable to run and the
-    number of bytes moved."""
+@dataclass
+class InputTransfer:
+    """What stage-in put into scratch: the program to run, bytes moved, and each top-level
+    entry's (mtime_ns, size) so unchanged inputs are not sent back as outputs."""
+
+    executable: Path
+    bytes: int
+    entries: dict[str, tuple[int, int]]
+
+
+def transfer_inputs(spec: JobSpec, scratch: Path, copy_executable: bool = True) -> InputTransfer:
+    """Copy inputs (and, when it will be exec'd, the executable) into scratch."""
     moved = 0
     for item in spec.transfer_input_files:
         if "://" in item:
@@ -348,7 +357,7 @@ def transfer_inputs(spec: JobSpec, scratch: Path) -> tuple[Path, int]:
                 f"(errno {exc.errno}) {exc.strerror}"
             ) from exc
     executable = spec.executable
-    if spec.transfer_executable:
+    if spec.transfer_executable and copy_executable:
         target = scratch / spec.executable.name
         try:
             moved += _copy(spec.executable, target)
@@ -357,9 +366,14 @@ def transfer_inputs(spec: JobSpec, scratch: Path) -> tuple[Path, int]:
                 f"Transfer input files failure: reading executable {spec.executable}: "
                 f"(errno {exc.errno}) {exc.strerror}"
             ) from exc
-        target.chmod(target.stat().st_mode | 0o755)
+        os.chmod(target, 0o755)
         executable = target
-    return executable, moved
+    entries = {}
+    with os.scandir(scratch) as it:
+        for entry in it:
+            st = entry.stat(follow_symlinks=False)
+            entries[entry.name] = (st.st_mtime_ns, st.st_size)
+    return InputTransfer(executable, moved, entries)
 
 
 def _copy(source: Path, target: Path) -> int:
@@ -367,18 +381,26 @@ def _copy(source: Path, target: Path) -> int:
         shutil.copytree(source, target, dirs_exist_ok=True)
         return sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     shutil.copyfile(source, target)
-    return target.stat().st_size
+    return os.stat(target).st_size
 
 
-def transfer_outputs(spec: JobSpec, scratch: Path, started: float) -> int:
-    """Copy outputs back to initialdir; a listed output that is missing raises TransferError."""
+def transfer_outputs(spec: JobSpec, scratch: Path, inputs: InputTransfer | None = None) -> int:
+    """Copy outputs back to initialdir; a listed output that is missing raises TransferError.
+
+    Without `transfer_output_files`, HTCondor sends back every top-level file the job created
+    or modified; inputs it left untouched stay behind.
+    """
     moved = 0
     if spec.transfer_output_files is None:
-        names = [
-            p.name
-            for p in scratch.iterdir()
-            if p.is_file() and p.name != spec.executable.name and p.stat().st_mtime >= started - 1
-        ]
+        names = []
+        known = inputs.entries if inputs is not None else {}
+        with os.scandir(scratch) as it:
+            for entry in it:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if known.get(entry.name) != (st.st_mtime_ns, st.st_size):
+                    names.append(entry.name)
     else:
         names = spec.transfer_output_files
     for name in names:
@@ -390,7 +412,7 @@ def transfer_outputs(spec: JobSpec, scratch: Path, started: float) -> int:
                 shutil.copytree(source, target, dirs_exist_ok=True)
             else:
                 shutil.copyfile(source, target)
-                moved += target.stat().st_size
+                moved += os.stat(target).st_size
         except OSError as exc:
             raise TransferError(
                 f"Transfer output files failure at execution point: reading from file {source}: "
@@ -401,5 +423,29 @@ def transfer_outputs(spec: JobSpec, scratch: Path, started: float) -> int:
     return moved
 
 
+def empty_directory(directory: Path) -> bool:
+    """Delete everything inside `directory`; True when it is empty afterwards."""
+    try:
+        with os.scandir(directory) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+    except OSError:
+        return False
+    return True
+
+
 def remove_scratch(scratch: Path) -> None:
-    shutil.rmtree(scratch, ignore_errors=True)
+    """Delete a scratch directory (flat ones, the common case, without rmtree's overhead)."""
+    try:
+        with os.scandir(scratch) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+        os.rmdir(scratch)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
