@@ -82,13 +82,26 @@ def load_inputs(
     inherited_replicas: Sequence[ReplicaCatalog] = (),
     discover: bool = True,
     run_checks: bool = True,
+    confine_to: PathLike | None = None,
 ) -> PlanInputs:
     """Load and check one planning run; raise `SpecError` or `PlanningError` with every problem.
 
     `env` expands `${VAR}` in site and transformation catalogs (never implicitly from the
     process environment). `discover=False` turns off looking for catalog files beside the
     workflow. `run_checks=False` skips the semantic checks (the graph is still built).
+    `confine_to` (the gateway passes the run's upload directory) refuses catalog files that the
+    documents themselves name (`pegasus.catalog.*.file`, `siteCatalog.$ref`) outside that
+    directory, so an uploaded workflow cannot make the server read other files.
     """
+    root = Path(confine_to).resolve() if confine_to is not None else None
+
+    def allowed(p: Path, file: str | None, field_: str, line: int | None = None) -> bool:
+        if root is None or p.resolve().is_relative_to(root):
+            return True
+        msg = f"{str(p)!r} is outside the run's directory"
+        problems.append(Problem(file, line, field_, msg, "forbidden"))
+        return False
+
     problems: list[Problem] = []
     files: dict[str, list[str]] = {"workflow": [str(workflow)]}
 
@@ -115,10 +128,14 @@ def load_inputs(
     def pick(kind: str, given: Sequence[PathLike]) -> list[Path]:
         if given:
             return [Path(p) for p in given]
-        from_props = props.get(f"pegasus.catalog.{kind}.file")
+        key = f"pegasus.catalog.{kind}.file"
+        from_props = props.get(key)
         if from_props:
             p = Path(from_props)
-            return [p if p.is_absolute() else base / p]
+            p = p if p.is_absolute() else base / p
+            props_file = files.get("properties", [None])[0]
+            line = _property_line(props_file, key) if props_file else None
+            return [p] if allowed(p, props_file, key, line) else []
         if discover:
             p = base / _DEFAULT_NAMES[kind]
             if p.is_file() and p.resolve() != Path(workflow).resolve():
@@ -144,8 +161,20 @@ def load_inputs(
         ref_path, problem = _resolve_ref(wf.site_catalog.ref, base, str(workflow))
         if problem is not None:
             problems.append(problem)
-        elif ref_path is not None:
-            sc_paths = [ref_path]
+        elif ref_path is not None and allowed(ref_path, str(workflow), "siteCatalog.$ref"):
+            if ref_path.is_file():
+                sc_paths = [ref_path]
+            else:
+                ref = wf.site_catalog.ref
+                problems.append(
+                    Problem(
+                        str(workflow),
+                        None,
+                        "siteCatalog.$ref",
+                        f"site catalog {ref!r} not found",
+                        "io",
+                    )
+                )
     scs: list[SiteCatalog] = []
     for p in sc_paths:
         try:
@@ -176,16 +205,31 @@ def load_inputs(
     return PlanInputs(wf, catalogs, props, graph, files)
 
 
+def _property_line(file: str, key: str) -> int | None:
+    """The line that sets `key` in a properties file (last one wins, as when parsing)."""
+    found = None
+    try:
+        lines = Path(file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for n, text in enumerate(lines, start=1):
+        stripped = text.lstrip()
+        if stripped.startswith(key) and stripped[len(key) : len(key) + 1] in (
+            "",
+            " ",
+            "=",
+            ":",
+            "\t",
+        ):
+            found = n
+    return found
+
+
 def _resolve_ref(ref: str, base: Path, wf_file: str) -> tuple[Path | None, Problem | None]:
     url = urlparse(ref)
     if url.scheme in ("", "file"):
         p = Path(url.path if url.scheme == "file" else ref)
-        p = p if p.is_absolute() else base / p
-        if p.is_file():
-            return p, None
-        return None, Problem(
-            wf_file, None, "siteCatalog.$ref", f"site catalog {ref!r} not found", "io"
-        )
+        return (p if p.is_absolute() else base / p), None
     return None, Problem(
         wf_file,
         None,

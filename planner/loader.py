@@ -642,7 +642,8 @@ def _message(loc: list[PathElement], err: Any) -> tuple[list[PathElement], str]:
         key = loc[-1] if loc else "?"
         hint = ""
         if isinstance(key, str):
-            close = difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.75)
+            known = [k for k in _known_keys() if k != key]
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
             if close:
                 hint = f" (did you mean {close[0]!r}?)"
         return loc, f"unknown field {key!r}{hint}"

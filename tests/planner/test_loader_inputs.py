@@ -214,3 +214,32 @@ def test_anchors_across_jobs_fall_back_to_whole_document(small_chunks: None) -> 
     )
     wf = loader.loads_workflow("pegasus: '5.0'\nname: w\njobs:\n" + jobs)
     assert len(wf.jobs) == 30 and wf.jobs[29].profiles.env == {"A": "1"}
+
+
+def test_uploaded_documents_cannot_name_files_outside_their_directory(
+    write_yaml: WriteYaml, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.yml"
+    secret.write_text('pegasus: "5.0"\nsites: [{name: private}]\n')
+    run = tmp_path / "run"
+    wf = write_yaml(
+        "run/workflow.yml",
+        "pegasus: '5.0'\nname: w\nsiteCatalog: {$ref: ../secret.yml}\n"
+        "jobs:\n- {type: job, id: a, name: t, arguments: [], uses: []}\n",
+    )
+    props = write_yaml("run/pegasus.properties", f"pegasus.catalog.replica.file = {secret}\n")
+    with pytest.raises(SpecError) as exc:
+        load_inputs(wf, properties=props, confine_to=run)
+    assert sorted(str(p) for p in exc.value.problems) == sorted(
+        [
+            f"{props}:1: pegasus.catalog.replica.file: '{secret}' is outside the run's directory",
+            f"{wf}:3: siteCatalog.$ref: '{run / '../secret.yml'}' is outside the run's directory",
+        ]
+    )
+    # without confinement (a local CLI user) the named files are read
+    with pytest.raises(SpecError) as unconfined:
+        load_inputs(wf, properties=props)
+    assert [str(p) for p in unconfined.value.problems] == [
+        f"{secret}:1: replicas: required field is missing",
+        f"{secret}:2: sites: unknown field 'sites'",
+    ]
