@@ -15,6 +15,7 @@ Everything here is pure computation; ``planner.write`` puts the result on disk.
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 import uuid
@@ -139,6 +140,34 @@ def plan(
     Inline catalogs in the workflow take precedence over the ones passed here. Raises
     ``planner.errors.PlanningError`` naming the job, file or option at fault.
     """
+    # Planning allocates millions of small objects and frees almost none of them; CPython's
+    # cyclic collector would rescan them all again and again (time grows quadratically with
+    # the workflow), so it is paused for the duration.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan(
+            workflow,
+            options=options,
+            replica_catalogs=replica_catalogs,
+            transformation_catalogs=transformation_catalogs,
+            site_catalogs=site_catalogs,
+            properties=properties,
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _plan(
+    workflow: Workflow,
+    *,
+    options: PlanOptions,
+    replica_catalogs: Sequence[ReplicaCatalog],
+    transformation_catalogs: Sequence[TransformationCatalog],
+    site_catalogs: Sequence[SiteCatalog],
+    properties: Mapping[str, str] | None,
+) -> ExecutableWorkflow:
     started = time.time()
     t0 = time.perf_counter()
     props = dict(properties or {})
@@ -193,22 +222,39 @@ def plan(
         rng=random.Random(options.seed),
     )
 
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def timed(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        timings[name] = round(now - mark, 4)
+        mark = now
+
     graph.build(state, workflow)
     n_tasks = len(state.tasks)
+    timed("graph")
     deleted = reuse.reduce(state)
+    timed("reuse")
     base_profiles = sites.property_profiles(props)
-    from planner.passes.sites import _merge  # the workflow-level profiles sit under the jobs'
-
-    _merge(base_profiles, workflow.profiles)
+    sites.merge_profiles(base_profiles, workflow.profiles)
     sites.select(state, base_profiles)
+    timed("sites")
     cluster.cluster(state)
+    timed("cluster")
     order = staging.make_nodes(state)
+    timed("nodes")
     res = staging.stage(state, order)
     staging.stage_out(state, order, res)
+    timed("staging")
     cleanup.add(state, order, res)
+    timed("cleanup")
     _sub_workflows(state, order, props, transformation_catalogs, site_catalogs)
+    timed("sub_workflows")
     dagman.assign(state, order)
+    timed("dagman")
     codegen.generate(state, order, res)
+    timed("codegen")
 
     data_configs = sorted({t.data_config for t in order if t.is_compute}) or ["condorio"]
     ew.data_configuration = data_configs[0]
@@ -236,6 +282,7 @@ def plan(
     )
     duration = time.perf_counter() - t0
     ew.metrics = _metrics(ew, workflow, n_tasks, len(deleted), started, duration, options)
+    ew.metrics["aerie_pass_seconds"] = timings
     return ew
 
 

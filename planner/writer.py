@@ -13,6 +13,7 @@ system calls) after creating each hashed directory once.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -135,6 +136,16 @@ def write(wf: ExecutableWorkflow, submit_dir: str | os.PathLike[str] | None = No
     submit files are absolute and were fixed at planning time, so writing elsewhere is only
     useful for inspection.
     """
+    was_enabled = gc.isenabled()
+    gc.disable()  # see planner.compile.plan: nothing here makes garbage cycles
+    try:
+        return _write(wf, submit_dir)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _write(wf: ExecutableWorkflow, submit_dir: str | os.PathLike[str] | None) -> Path:
     root = Path(submit_dir) if submit_dir is not None else wf.submit_dir
     root.mkdir(parents=True, exist_ok=True)
     root_s = str(root)
@@ -158,7 +169,7 @@ def write(wf: ExecutableWorkflow, submit_dir: str | os.PathLike[str] | None = No
     for node in wf.nodes.values():
         if node.subdag is not None and node.subdag.workflow is not None:
             sub_root = root / node.subdag.dir
-            write(node.subdag.workflow, sub_root)
+            _write(node.subdag.workflow, sub_root)
             link = sub_root.with_suffix("") if sub_root.suffix == ".000" else None
             if link is not None and not link.exists() and not link.is_symlink():
                 link.symlink_to(sub_root.name)

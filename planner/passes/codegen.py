@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from dataclasses import dataclass
 
 from planner.dag import ExecutableWorkflow, JobType, Node
 from planner.passes.errors import fail
@@ -50,6 +51,17 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+@dataclass(slots=True)
+class _ProfileParts:
+    profiles: dict[str, dict[str, str]]
+    resources: dict[str, str]
+    condor: dict[str, str]
+    env: dict[str, str]
+    env_tail: str
+    walltime: float | None
+    ads_tail: dict[str, str]
+
+
 class CodeGen:
     def __init__(self, state: PlanState, res: StagingResult) -> None:
         self.state = state
@@ -75,6 +87,19 @@ class CodeGen:
             "+pegasus_wf_uuid": classad_string(wf.wf_uuid),
             "+pegasus_wf_name": classad_string(wf.prefix),
             "+pegasus_wf_time": classad_string(str(wf.braindump.get("timestamp", ""))),
+        }
+        self._parts_cache: dict[int, _ProfileParts] = {}
+        self._quote_cache: dict[str, str] = {}
+        self.env_head = (
+            f"CONDOR_JOBID=$(cluster).$(process) PEGASUS_WF_UUID={wf.wf_uuid} "
+            f"PEGASUS_WF_LABEL={environment({'X': wf.label})[3:-1]}"
+        )
+        self.fixed = {
+            "notification": "NEVER",
+            "periodic_release": "False",
+            "periodic_remove": HELD_REMOVE.format(secs=self.hold_secs),
+            "stream_output": "false",
+            "stream_error": "false",
         }
         self.aux_env = environment(
             {
@@ -243,37 +268,80 @@ class CodeGen:
             "gpus": gpus,
         }
 
+    def _parts(self, task: Task) -> _ProfileParts:
+        """What a job's merged profiles turn into; cached, as most jobs share their profiles."""
+        key = id(task.profiles)
+        parts = self._parts_cache.get(key)
+        if parts is not None and parts.profiles is task.profiles:
+            return parts
+        profiles = task.profiles
+        peg = profiles.get("pegasus", {})
+        where = f"jobs[{task.id}].profiles.pegasus"
+        resources: dict[str, str] = {}
+        if "cores" in peg:
+            resources["request_cpus"] = _fmt(_num(peg["cores"], f"{where}.cores") or 1)
+        if "memory" in peg:
+            resources["request_memory"] = _fmt(_num(peg["memory"], f"{where}.memory") or 0)
+        if "gpus" in peg:
+            resources["request_gpus"] = _fmt(_num(peg["gpus"], f"{where}.gpus") or 0)
+        if "diskspace" in peg:
+            disk = _num(peg["diskspace"], f"{where}.diskspace") or 0
+            resources["request_disk"] = _fmt(disk * 1024)
+        condor = dict(profiles.get("condor", {}))
+        for k, v in condor.items():
+            check_value(k, v)
+        env_profile = dict(profiles.get("env", {}))
+        env_tail = environment(env_profile)[1:-1] if env_profile else ""
+        ads_tail = {
+            "+pegasus_job_runtime": _fmt(_num(peg.get("runtime"), f"{where}.runtime") or 0),
+            "+pegasus_cores": peg.get("cores", "1"),
+            "+pegasus_gpus": peg.get("gpus", "0"),
+        }
+        parts = _ProfileParts(
+            profiles=profiles,
+            resources=resources,
+            condor=condor,
+            env=env_profile,
+            env_tail=env_tail,
+            walltime=self._walltime(task),
+            ads_tail=ads_tail,
+        )
+        self._parts_cache[key] = parts
+        return parts
+
     def compute(self, task: Task) -> None:
         node = task.node
         assert node is not None
         plans = self.res.inputs.get(task, [])
-        lead = task.members[0] if task.members else task
-        job = lead.job
-        assert isinstance(job, Job)
+        parts = self._parts(task)
         dc = task.data_config
+        name = node.name
+        wf = self.wf
         lite: dict[str, object] = {
             "version": LITE_VERSION,
             "job_id": task.id,
-            "job_name": node.name,
+            "job_name": name,
             "transformation": node.transformation,
             "site": task.site,
-            "wf_label": self.wf.label,
-            "wf_uuid": self.wf.wf_uuid,
+            "wf_label": wf.label,
+            "wf_uuid": wf.wf_uuid,
         }
         if task.members is None:
-            body = self._task_object(task)
-            body.pop("job_id")
-            body.pop("job_name")
-            body.pop("transformation")
-            body.pop("inputs")
-            body.pop("outputs")
-            lite.update(body)
+            job = task.job
+            assert isinstance(job, Job)
+            lite["executable"] = self._executable(task)
+            lite["arguments"] = split_arguments(job.arguments)
+            lite["stdin"] = job.stdin
+            lite["stdout"] = job.stdout
+            lite["stderr"] = job.stderr
+            lite["environment"] = parts.env
+            lite["walltime"] = parts.walltime
             lite["tasks"] = None
         else:
             lite["executable"] = None
             lite["arguments"] = []
             lite["stdin"] = lite["stdout"] = lite["stderr"] = None
-            lite["environment"] = dict(task.profiles.get("env", {}))
+            lite["environment"] = parts.env
             lite["walltime"] = None
             lite["tasks"] = [self._task_object(m) for m in task.members]
         lite["container"] = self._container(task)
@@ -285,7 +353,7 @@ class CodeGen:
         node.payload = lite
 
         jobdir = f"{self.submit_dir}/{node.dir}"
-        lite_path = f"{jobdir}/{node.name}.lite.json"
+        lite_path = f"{jobdir}/{name}.lite.json"
         desc: dict[str, str] = {"universe": "vanilla", "executable": self.wrapper}
         if dc == "sharedfs":
             area = scratch_area(self.state, task.staging_site)
@@ -294,51 +362,47 @@ class CodeGen:
             desc["initialdir"] = area.path
             desc["should_transfer_files"] = "NO"
         else:
-            desc["arguments"] = arguments(["run", f"{node.name}.lite.json"])
+            desc["arguments"] = f'"run {name}.lite.json"'
             desc["transfer_executable"] = "true"
-            metas = [
-                f"{self.submit_dir}/{self.wf.nodes[p].dir}/{p}.meta"
-                for p in self._meta_parents(task)
-            ]
+            nodes = wf.nodes
+            submit_dir = self.submit_dir
+            metas = [f"{submit_dir}/{nodes[p].dir}/{p}.meta" for p in self._meta_parents(task)]
             if dc == "condorio":
-                area = scratch_area(self.state, task.staging_site)
-                desc["initialdir"] = area.path
+                desc["initialdir"] = scratch_area(self.state, task.staging_site).path
                 files = [p.lfn for p in plans if p.via_condor and not p.urls]
                 outputs = [u.lfn for u in task.outputs if u.type != "checkpoint"]
             else:
                 desc["initialdir"] = jobdir
                 files, outputs = [], []
-            transfer_in = [*files, lite_path, *metas]
             desc["should_transfer_files"] = "YES"
             desc["when_to_transfer_output"] = "ON_EXIT"
-            desc["transfer_input_files"] = ",".join(transfer_in)
+            desc["transfer_input_files"] = ",".join([*files, lite_path, *metas])
             if outputs:
                 desc["transfer_output_files"] = ",".join(outputs)
-        env = {
-            "CONDOR_JOBID": "$(cluster).$(process)",
-            "PEGASUS_WF_UUID": self.wf.wf_uuid,
-            "PEGASUS_WF_LABEL": self.wf.label,
-            "PEGASUS_DAG_JOB_ID": node.name,
-            "PEGASUS_SITE": task.site,
-        }
-        env.update(task.profiles.get("env", {}))
-        desc["environment"] = environment(env)
-        peg = task.profiles.get("pegasus", {})
-        where = f"jobs[{task.id}].profiles.pegasus"
-        if "cores" in peg:
-            desc["request_cpus"] = _fmt(_num(peg["cores"], f"{where}.cores") or 1)
-        if "memory" in peg:
-            desc["request_memory"] = _fmt(_num(peg["memory"], f"{where}.memory") or 0)
-        if "gpus" in peg:
-            desc["request_gpus"] = _fmt(_num(peg["gpus"], f"{where}.gpus") or 0)
-        if "diskspace" in peg:
-            desc["request_disk"] = _fmt((_num(peg["diskspace"], f"{where}.diskspace") or 0) * 1024)
-        desc.update(self._common(node))
-        for key, value in task.profiles.get("condor", {}).items():
-            check_value(key, value)
-            desc[key] = value
-        desc.update(self._ads(node, task))
+        env = f"{self.env_head} PEGASUS_DAG_JOB_ID={name} PEGASUS_SITE={task.site}"
+        desc["environment"] = f'"{env} {parts.env_tail}"' if parts.env_tail else f'"{env}"'
+        desc.update(parts.resources)
+        desc["output"] = f"{jobdir}/{name}.out"
+        desc["error"] = f"{jobdir}/{name}.err"
+        desc["priority"] = str(node.priority)
+        desc["submit_event_user_notes"] = f"pool:{node.site}"
+        desc.update(self.fixed)
+        desc.update(parts.condor)
+        desc.update(self.common_ads)
+        desc["+pegasus_wf_xformation"] = self._quoted(node.transformation)
+        desc["+pegasus_wf_dax_job_id"] = self._quoted(node.job_id or "null")
+        desc["+pegasus_wf_dag_job_id"] = f'"{name}"'
+        desc["+pegasus_job_class"] = "1"
+        desc["+pegasus_site"] = self._quoted(node.site)
+        desc.update(parts.ads_tail)
+        desc["+pegasus_cluster_size"] = str(node.cluster_size)
         node.submit = desc
+
+    def _quoted(self, text: str) -> str:
+        q = self._quote_cache.get(text)
+        if q is None:
+            q = self._quote_cache[text] = classad_string(text)
+        return q
 
     def _meta_parents(self, task: Task) -> list[str]:
         node = task.node

@@ -21,7 +21,7 @@ NAMESPACES = ("env", "condor", "globus", "dagman", "pegasus", "selector")
 SELECTORS = ("random", "roundrobin", "group")
 
 
-def _merge(into: dict[str, dict[str, str]], profiles: Profiles) -> None:
+def merge_profiles(into: dict[str, dict[str, str]], profiles: Profiles) -> None:
     for ns in NAMESPACES:
         values = getattr(profiles, ns)
         if values:
@@ -89,10 +89,16 @@ def select(state: PlanState, base_profiles: dict[str, dict[str, str]]) -> None:
     tx_cache: dict[tuple[str | None, str, str | None], Transformation | None] = {}
     eligible_cache: dict[tuple[int, str], list[tuple[str, TransformationSite]]] = {}
 
+    # Jobs without profiles of their own share one merged profile set per (site, TC entry):
+    # fewer dicts for big workflows, and code generation can cache what it derives from them.
+    shared: dict[tuple[str, int, int], dict[str, dict[str, str]]] = {}
+
     for task in state.tasks.values():
         job = task.job
+        own = not job.profiles.is_empty()
         profiles: dict[str, dict[str, str]] = {ns: dict(v) for ns, v in base_profiles.items()}
-        _merge(profiles, job.profiles)
+        if own:
+            merge_profiles(profiles, job.profiles)
         if not isinstance(job, Job):
             task.site = "local"
             task.profiles = profiles
@@ -147,9 +153,6 @@ def select(state: PlanState, base_profiles: dict[str, dict[str, str]]) -> None:
         task.site = site
         task.transformation = tx
         task.tx_site = entry
-        _merge(profiles, cats.site(site).profiles)
-        _merge(profiles, tx.profiles)
-        _merge(profiles, entry.profiles)
         if entry.container:
             cont = cats.container(entry.container)
             if cont is None:
@@ -158,10 +161,18 @@ def select(state: PlanState, base_profiles: dict[str, dict[str, str]]) -> None:
                     f"container {entry.container!r} is not in the transformation catalog",
                 )
             task.container = cont
-            merged_env = dict(profiles.get("env", {}))
-            _merge(profiles, cont.profiles)
-            if cont.profiles.env:
-                profiles["env"] = {**merged_env, **cont.profiles.env}
+        skey = (site, id(tx), id(entry))
+        cached = None if own else shared.get(skey)
+        if cached is None:
+            merge_profiles(profiles, cats.site(site).profiles)
+            merge_profiles(profiles, tx.profiles)
+            merge_profiles(profiles, entry.profiles)
+            if task.container is not None:
+                merge_profiles(profiles, task.container.profiles)
+            if not own:
+                shared[skey] = profiles
+        else:
+            profiles = cached
         task.profiles = profiles
         _data_config(state, task)
 
