@@ -14,6 +14,7 @@ makes 150 wrapped jobs per second possible on two cores.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import selectors
@@ -47,6 +48,9 @@ def lite_main() -> MainFunction | None:
                 if preload is not None:
                     preload()  # import once here, not in every forked child
                 _lite_main = lite.main
+                # Objects that exist now are never collected: children skip traversing (and so
+                # copying on write) the engine's heap.
+                gc.freeze()
             except (ImportError, AttributeError):
                 _lite_main = None
     return _lite_main
@@ -165,6 +169,7 @@ def _child(
             os.execve(argv[0], argv, env)
         os.close(err_w)
         err_w = -1
+        gc.disable()  # a short-lived child: collecting would only copy the parent's pages
         os.environ.clear()
         os.environ.update(env)
         sys.argv = list(argv)

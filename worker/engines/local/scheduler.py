@@ -171,6 +171,7 @@ class DagRun:
         self.free_gpus = self.cfg.gpus or 0
         self.slot_counter = 0
         self.scratch_pool: list[Path] = []
+        self.request_hints: dict[str, tuple[bool, int, int, int]] = {}
         self.jobs_run = 0
         self.final_started = False
         self.abort: tuple[str, int] | None = None
@@ -427,6 +428,9 @@ class DagRun:
             limit = self.dag.maxjobs.get(category)
             if limit and self.category_running[category] >= limit:
                 return "category"
+        hint = self.request_hints.get(node.submit_file)
+        if hint is not None and self._cannot_start(*hint):
+            return "full" if self.free_cpus <= 0 else "blocked"
         macros = {
             "JOB": node.name,
             "NODE": node.name,
@@ -459,6 +463,12 @@ class DagRun:
         except SubmitFileError as exc:
             self._submit_failed(run, str(exc))
             return "started"
+        self.request_hints[node.submit_file] = (
+            spec.uses_slot,
+            spec.request_cpus,
+            spec.request_memory_mb,
+            spec.request_gpus,
+        )
         if spec.uses_slot:
             too_big = (
                 spec.request_cpus > (self.cfg.cpus or 0)
@@ -478,6 +488,19 @@ class DagRun:
             return "blocked"
         self._submit(run, spec)
         return "started"
+
+    def _cannot_start(self, uses_slot: bool, cpus: int, memory: int, gpus: int) -> bool:
+        """What the node's submit file asked for last time no longer fits: skip parsing it
+        again while the slots are full (the real check follows the parse)."""
+        if uses_slot:
+            if (
+                cpus > (self.cfg.cpus or 0)
+                or memory > (self.cfg.memory_mb or 0)
+                or gpus > (self.cfg.gpus or 0)
+            ):
+                return False  # never fits: let the parse report it
+            return cpus > self.free_cpus or memory > self.free_memory or gpus > self.free_gpus
+        return self.local_running >= (self.cfg.max_local or 1)
 
     def _subdag_spec(self, run: NodeRun, node_dir: Path) -> JobSpec:
         inner = self._path(run.node.submit_file, node_dir)
