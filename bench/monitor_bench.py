@@ -118,6 +118,17 @@ def generate(root: Path, jobs: int) -> tuple[int, list[int]]:
     return attempts, cuts
 
 
+def backend_cpu(pid: int | None) -> float:
+    """User+system CPU seconds of a local PostgreSQL backend (0 when not on this host)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def fresh_database(url: str | None) -> tuple[str, str | None]:
     if url:
         return url, None
@@ -155,10 +166,15 @@ def main() -> None:
             attempts, _ = generate(root, args.jobs)
             took = time.perf_counter() - g0
             print(f"generated {args.jobs} jobs / {attempts} attempts in {took:.1f}s")
-            t0, c0 = time.perf_counter(), time.process_time()
+            server_pid = None
             with session_scope(db.sessions) as session:
+                if session.get_bind().dialect.name == "postgresql":
+                    server_pid = session.scalar(text("select pg_backend_pid()"))
+                s0 = backend_cpu(server_pid)
+                t0, c0 = time.perf_counter(), time.process_time()
                 result = monitor_run(session, root)
             dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+            server_cpu = backend_cpu(server_pid) - s0
             with session_scope(db.sessions) as session:
                 counts = rows_for(session, result.wf_id)
             t1 = time.perf_counter()
@@ -170,6 +186,12 @@ def main() -> None:
         print(f"events consumed    : {result.events}")
         print(f"one pass           : {dt:.2f} s  ->  {result.events / dt:,.0f} events/s")
         print(f"monitor CPU time   : {cpu:.2f} s  ->  {result.events / cpu:,.0f} events/CPU-s")
+        if server_pid is not None:
+            both = cpu + server_cpu
+            print(f"PostgreSQL backend : {server_cpu:.2f} s CPU (pid {server_pid})")
+            print(
+                f"monitor + server   : {both:.2f} CPU-s  ->  {result.events / both:,.0f} events/s"
+            )
         print(f"load average       : {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"rows               : {counts}")
         print(f"idle re-run        : {dt_again:.3f} s, {again.events} events")
