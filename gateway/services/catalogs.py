@@ -14,6 +14,12 @@ from sqlalchemy.orm import Session
 
 from gateway.db.models import User, UserCatalog
 from gateway.errors import InvalidInput, NotFound
+from planner.errors import SpecError
+from planner.loader import (
+    loads_replica_catalog,
+    loads_site_catalog,
+    loads_transformation_catalog,
+)
 
 KINDS: dict[str, str] = {
     "sites": "sites.yml",
@@ -30,13 +36,6 @@ def _check_kind(kind: str) -> None:
 
 def validate(kind: str, content: str) -> None:
     """InvalidInput listing every problem of `content` as a catalog of `kind`."""
-    from planner.errors import SpecError
-    from planner.loader import (
-        loads_replica_catalog,
-        loads_site_catalog,
-        loads_transformation_catalog,
-    )
-
     loaders: dict[str, Callable[..., Any]] = {
         "sites": loads_site_catalog,
         "transformations": loads_transformation_catalog,

@@ -75,16 +75,20 @@ def _summaries(session: Session, wf_ids: list[int]) -> list[JobSummary]:
         return []
     jobs = list(session.scalars(select(Job).where(Job.wf_id.in_(wf_ids)).order_by(Job.exec_job_id)))
     last_seq = (
-        select(JobInstance.job_id, func.max(JobInstance.job_submit_seq).label("seq"))
+        select(
+            JobInstance.job_id,
+            func.max(JobInstance.job_submit_seq).label("seq"),
+            func.count().label("attempts"),
+        )
         .join(Job, Job.job_id == JobInstance.job_id)
         .where(Job.wf_id.in_(wf_ids))
         .group_by(JobInstance.job_id)
         .subquery()
     )
     last = {
-        inst.job_id: (inst, seq)
-        for inst, seq in session.execute(
-            select(JobInstance, last_seq.c.seq).join(
+        inst.job_id: (inst, attempts)
+        for inst, attempts in session.execute(
+            select(JobInstance, last_seq.c.attempts).join(
                 last_seq,
                 (last_seq.c.job_id == JobInstance.job_id)
                 & (last_seq.c.seq == JobInstance.job_submit_seq),
@@ -116,12 +120,12 @@ def _summaries(session: Session, wf_ids: list[int]) -> list[JobSummary]:
                 JobSummary(job, "unsubmitted", transformations.get(job.job_id), 0, None, None)
             )
             continue
-        inst, seq = found
+        inst, attempts = found
         raw = last_state.get(inst.job_instance_id)
         state = _STATE_OF.get(raw or "", "queued")
         out.append(
             JobSummary(
-                job, state, transformations.get(job.job_id), seq - 1, inst.exitcode, inst.site
+                job, state, transformations.get(job.job_id), attempts - 1, inst.exitcode, inst.site
             )
         )
     return out

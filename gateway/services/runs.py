@@ -6,6 +6,10 @@ file names the planner discovers (`workflow.yml`, `replicas.yml`, `transformatio
 `sites.yml`, `pegasus.properties`), and planning is enqueued after the commit. The worker plans
 into `<data_dir>/runs/<id>/submit/`.
 
+The planner is imported here, at module import, on purpose: its YAML parser (yaml_rs, a PyO3
+extension) crashes the process when it is first imported on a short-lived thread (a request's
+worker thread) and used after that thread ended.
+
 Every read goes through `get_run_for_user_or_404`: another person's run is "not found", never
 "forbidden", so ids do not leak whether they exist.
 """
@@ -32,6 +36,9 @@ from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.services import catalogs, quotas, run_events
 from gateway.settings import Settings
 from gateway.tasks import TaskQueue
+from planner import PlanOptions, plan
+from planner.errors import ProblemsError
+from planner.inputs import load_inputs
 
 DOCUMENTS: dict[str, str] = {
     "workflow": "workflow.yml",
@@ -85,16 +92,17 @@ def _problem_details(problems: Sequence[Any], directory: Path) -> list[dict[str,
 def validate_inputs(directory: Path, execution_sites: list[str] | None) -> Any:
     """The planner's `PlanInputs` for the documents in `directory`, or InvalidInput (422)
     listing every problem; `details` items have field, file, line, path, message, code."""
-    from planner.errors import ProblemsError
-    from planner.inputs import load_inputs
-
     props = directory / DOCUMENTS["properties"]
     try:
-        return load_inputs(
+        inputs = load_inputs(
             directory / DOCUMENTS["workflow"],
             properties=props if props.is_file() else None,
             sites=execution_sites or None,
         )
+        # A dry compile (in memory, nothing written) catches what only planning sees, such
+        # as a transformation that no chosen site can run, while the user is still waiting.
+        plan(inputs, PlanOptions(submit_dir=directory / "submit", sites=execution_sites))
+        return inputs
     except ProblemsError as exc:
         details = _problem_details(exc.problems, directory)
         raise InvalidInput(

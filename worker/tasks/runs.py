@@ -36,6 +36,10 @@ from gateway.db.states import RunState
 from gateway.errors import InvalidTransition
 from gateway.services import run_events, runs
 from gateway.settings import Settings
+from planner import PlanOptions, plan, write
+from planner.errors import ProblemsError
+from planner.inputs import load_inputs
+from worker.workspace import install_wrapper
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +82,6 @@ def _engine(name: str) -> Any:
 
 def _plan_files(settings: Settings, run: Run) -> tuple[Path, Any]:
     """Plan and write the run's submit dir; install the wrapper. Returns (submit dir, None)."""
-    from planner import PlanOptions, plan, write
-    from planner.inputs import load_inputs
-    from worker.workspace import install_wrapper
 
     inputs_dir = runs.inputs_dir(settings, run.id)
     props = inputs_dir / runs.DOCUMENTS["properties"]
@@ -132,8 +133,6 @@ def plan_run(settings: Settings, run_id: str) -> str:
             handle = engine.submit(submit_dir)
             detail = f"planned; {engine_name} engine started"
     except Exception as exc:  # planner problems, engine refusal, disk full: the run fails
-        from planner.errors import ProblemsError
-
         known = isinstance(exc, ProblemsError | EngineError | OSError)
         if not known:
             log.exception("planning run %s crashed", run_id)
