@@ -32,6 +32,8 @@ import functools
 import gc
 import itertools
 import re
+import types
+import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -283,7 +285,7 @@ def _load_whole(
     try:
         obj = _adapter(model).validate_python(data, by_alias=True, by_name=False)
     except ValidationError as exc:
-        problems.extend(_problems_from(exc, data, file, locator))
+        problems.extend(_problems_from(exc, data, file, locator, root=model))
         obj = None
     if problems:
         raise SpecError(_dedupe(sorted(problems, key=_order)))
@@ -378,14 +380,22 @@ def _load_workflow_in_chunks(text: str, file: str) -> Workflow | None:
         except ValidationError as exc:
             before = bisect.bisect_left(starts, a)  # jobs in earlier chunks
             problems.extend(
-                _problems_from(exc, {"jobs": chunk}, file, locator, prefix=("jobs",), shift=before)
+                _problems_from(
+                    exc,
+                    {"jobs": chunk},
+                    file,
+                    locator,
+                    prefix=("jobs",),
+                    shift=before,
+                    root=tuple[AnyJob, ...],
+                )
             )
         del raw, chunk
     rest["jobs"] = [first_raw] if first_raw is not None else []
     try:
         shell = _adapter(Workflow).validate_python(rest, by_alias=True, by_name=False)
     except ValidationError as exc:
-        for p in _problems_from(exc, rest, file, locator):
+        for p in _problems_from(exc, rest, file, locator, root=Workflow):
             if not (p.path == "jobs" or p.path.startswith("jobs[")):
                 problems.append(p)
         shell = None
@@ -524,8 +534,10 @@ def _problems_from(
     locator: _LazyLocator | None,
     prefix: tuple[str | int, ...] = (),
     shift: int = 0,
+    root: Any = None,
 ) -> list[Problem]:
-    """Problems of a validation error; `prefix`/`shift` place a slice of jobs in its document."""
+    """Problems of a validation error; `prefix`/`shift` place a slice of jobs in its document,
+    `root` is the validated type (for suggesting the keys allowed where an unknown one is)."""
     errors = exc.errors(include_url=False)
     cleaned = [(_clean_loc((*prefix, *e["loc"]), data), e) for e in errors]
     if shift:
@@ -542,7 +554,8 @@ def _problems_from(
             p[: len(loc)] == tuple(loc) and len(p) > len(loc) for p in prefixes
         ):
             continue
-        loc, message = _message(loc, err)
+        allowed = _keys_at(root, err["loc"]) if root is not None else None
+        loc, message = _message(loc, err, allowed)
         line = locator.line_of(loc) if locator is not None else None
         out.append(Problem(file, line, format_path(loc), message))
     return out
@@ -596,24 +609,69 @@ def _what(value: Any) -> str:
     return type(value).__name__
 
 
-@functools.cache
-def _known_keys() -> list[str]:
-    """Every key the formats define, for 'did you mean' hints on unknown keys."""
-    import dataclasses
+def _unwrap(tp: Any) -> Any:
+    """Strip `Annotated[...]` and `X | None` down to the interesting type (or union members)."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(members) != 1:
+                return members
+            tp = members[0]
+        else:
+            return tp
 
-    from planner import spec
 
-    keys: set[str] = set()
-    for name in spec.__all__:
-        obj = getattr(spec, name)
-        if isinstance(obj, type) and dataclasses.is_dataclass(obj):
-            infos = getattr(obj, "__pydantic_fields__", {})
-            for f in dataclasses.fields(obj):
-                if not f.init or f.name not in infos:
-                    continue
-                alias = infos[f.name].validation_alias
-                keys.add(alias if isinstance(alias, str) else f.name)
-    return sorted(keys)
+def _union_member(members: list[Any], tag: object) -> Any:
+    for m in members:
+        base: Any = m
+        meta: tuple[Any, ...] = ()
+        if typing.get_origin(m) is typing.Annotated:
+            base, *rest = typing.get_args(m)
+            meta = tuple(rest)
+        base = _unwrap(base)
+        tags = {getattr(x, "tag", None) for x in meta}
+        infos = getattr(base, "__pydantic_fields__", {})
+        type_default = infos["type"].default if "type" in infos else None
+        if tag in tags or tag == type_default or tag == getattr(base, "__name__", None):
+            return base
+    return None
+
+
+def _keys_at(root: Any, raw_loc: Sequence[str | int]) -> list[str] | None:
+    """The YAML keys the model accepts at the object holding `raw_loc`'s last element."""
+    tp: Any = root
+    for el in raw_loc[:-1]:
+        tp = _unwrap(tp)
+        if isinstance(tp, list):
+            tp = _union_member(tp, el)
+            if tp is None:
+                return None
+            continue
+        infos = getattr(tp, "__pydantic_fields__", None)
+        origin = typing.get_origin(tp)
+        if infos is not None:
+            match = [f for name, f in infos.items() if el in (name, f.validation_alias)]
+            if not match:
+                return None
+            tp = match[0].annotation
+        elif origin in (tuple, list):
+            tp = typing.get_args(tp)[0]
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return None
+    tp = _unwrap(tp)
+    infos = getattr(tp, "__pydantic_fields__", None)
+    if infos is None:
+        return None
+    return [
+        f.validation_alias if isinstance(f.validation_alias, str) else name
+        for name, f in infos.items()
+        if f.init is not False
+    ]
 
 
 _PATTERN_HELP = {
@@ -623,15 +681,17 @@ _PATTERN_HELP = {
 }
 
 
-def _message(loc: list[PathElement], err: Any) -> tuple[list[PathElement], str]:
+def _message(
+    loc: list[PathElement], err: Any, allowed: list[str] | None = None
+) -> tuple[list[PathElement], str]:
     kind: str = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "literal_error":
         return loc, f"{_what(value)} is not one of {_allowed(ctx.get('expected', ''))}"
     if kind == "union_tag_invalid":
-        allowed = _allowed(ctx.get("expected_tags", ""))
-        return [*loc, "type"], f"{ctx.get('tag')!r} is not one of {allowed}"
+        tags = _allowed(ctx.get("expected_tags", ""))
+        return [*loc, "type"], f"{ctx.get('tag')!r} is not one of {tags}"
     if kind == "union_tag_not_found":
         if isinstance(value, dict):
             return [*loc, "type"], f"required field is missing (one of {', '.join(JOB_TYPES)})"
@@ -642,8 +702,8 @@ def _message(loc: list[PathElement], err: Any) -> tuple[list[PathElement], str]:
         key = loc[-1] if loc else "?"
         hint = ""
         if isinstance(key, str):
-            known = [k for k in _known_keys() if k != key]
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+            known = [k for k in (allowed or []) if k != key]
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             if close:
                 hint = f" (did you mean {close[0]!r}?)"
         return loc, f"unknown field {key!r}{hint}"

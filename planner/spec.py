@@ -55,8 +55,10 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     model_validator,
 )
 from pydantic.dataclasses import dataclass
@@ -660,6 +662,23 @@ class SiteCatalogRef:
     ref: str = Field(validation_alias="$ref")
 
 
+def _site_catalog_kind(value: Any) -> str | None:
+    """`{$ref: …}` is a reference, any other mapping an inline catalog."""
+    if isinstance(value, dict):
+        return "ref" if "$ref" in value else "inline"
+    if isinstance(value, SiteCatalogRef):
+        return "ref"
+    if isinstance(value, SiteCatalog):
+        return "inline"
+    return None
+
+
+SiteCatalogChoice = Annotated[
+    Annotated[SiteCatalogRef, Tag("ref")] | Annotated[SiteCatalog, Tag("inline")],
+    Discriminator(_site_catalog_kind),
+]
+
+
 # --------------------------------------------------------------------------- workflow document
 
 
@@ -672,9 +691,7 @@ class Workflow:
     version: VersionString | None = None
     jobs: Annotated[tuple[AnyJob, ...], Field(min_length=1)]
     job_dependencies: tuple[Dependency, ...] = Field(default=(), validation_alias="jobDependencies")
-    site_catalog: SiteCatalogRef | SiteCatalog | None = Field(
-        default=None, validation_alias="siteCatalog"
-    )
+    site_catalog: SiteCatalogChoice | None = Field(default=None, validation_alias="siteCatalog")
     replica_catalog: ReplicaCatalog | None = Field(default=None, validation_alias="replicaCatalog")
     transformation_catalog: TransformationCatalog | None = Field(
         default=None, validation_alias="transformationCatalog"

@@ -295,3 +295,21 @@ def test_vendor_keys_are_accepted_where_the_schema_allows(write_yaml: WriteYaml)
     assert problems_of(lambda: load_workflow(bad)) == [
         f"{bad}:11: jobs[0].uses[0].x-note: unknown field 'x-note'"
     ]
+
+
+def test_inline_site_catalog_or_reference(write_yaml: WriteYaml) -> None:
+    p = write_yaml(
+        "workflow.yml",
+        HEAD + JOB.format(id="a") + "siteCatalog:\n  sites:\n  - name: s\n    arhc: x86_64\n",
+    )
+    assert problems_of(lambda: load_workflow(p)) == [
+        f"{p}:14: siteCatalog.sites[0].arhc: unknown field 'arhc' (did you mean 'arch'?)"
+    ]
+    q = write_yaml("w2.yml", HEAD + JOB.format(id="a") + "siteCatalog: {$ref: 7}\n")
+    assert problems_of(lambda: load_workflow(q)) == [
+        f"{q}:11: siteCatalog.$ref: expected a string, got a number (7) (quote it in YAML)"
+    ]
+    r = write_yaml("w3.yml", HEAD + JOB.format(id="a") + "siteCatalog: sites.yml\n")
+    assert problems_of(lambda: load_workflow(r)) == [
+        f"{r}:11: siteCatalog: expected a mapping, got 'sites.yml'"
+    ]
