@@ -27,6 +27,8 @@ def resolve(session: Session, run: str) -> int:
 
     path = Path(run)
     try:
+        if path.is_dir() and _is_pegasus_dir(path):
+            return _imported_workflow(session, path)
         if path.is_dir():
             return monitor_run(session, path).wf_id
         db_run = session.get(Run, run)
@@ -41,9 +43,43 @@ def resolve(session: Session, run: str) -> int:
         raise click.ClickException(f"{run}: {exc}") from exc
 
 
+def _is_pegasus_dir(path: Path) -> bool:
+    from worker.pegasus_import.status import is_pegasus_submit_dir
+
+    return is_pegasus_submit_dir(path)
+
+
+def _imported_workflow(session: Session, path: Path) -> int:
+    """A Pegasus submit dir is read by `aerie import`, not by the monitor (its formats differ)."""
+    from gateway.services import statistics as st
+    from worker.pegasus_import.braindump import find_braindump, read_braindump
+    from worker.pegasus_import.errors import SubmitDirError
+
+    try:
+        wf_uuid = read_braindump(find_braindump(path)).wf_uuid
+        return st.workflow_by_uuid(session, wf_uuid)
+    except (SubmitDirError, st.StatisticsError) as exc:
+        raise click.ClickException(
+            f"{path} is a Pegasus submit directory that is not imported yet: "
+            f"run `aerie import {path}` first"
+        ) from exc
+
+
 def _status_once(run: str, long: bool, as_json: bool) -> tuple[str, str]:
     from gateway.cli._common import unit_of_work
     from gateway.services.provenance import render_status, status
+
+    path = Path(run)
+    if path.is_dir() and _is_pegasus_dir(path):
+        # pegasus-status itself: DAGMan's node counts from every dagman.out under the dir
+        from worker.pegasus_import.dagman_out import workflow_progress
+        from worker.pegasus_import.status import render_progress, status_json
+
+        progress = workflow_progress(path.resolve())
+        root = progress.root.state if progress.root else "Running"
+        if as_json:
+            return json.dumps(status_json(progress), indent=2) + "\n", root
+        return render_progress(progress, long=long).lstrip("\n"), root
 
     with unit_of_work() as session:
         wf_id = resolve(session, run)

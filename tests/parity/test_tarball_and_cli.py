@@ -105,6 +105,7 @@ def test_upload_that_is_not_a_submit_dir_is_a_clear_error(
         import_tarball(session, io.BytesIO(b"not a tarball"), carol, tmp_path / "imports")
 
 
+@pytest.mark.slow
 def test_aerie_import_command(tmp_path: Path, run_copy: Callable[[str], Path]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AERIE_")}
     env.update(AERIE_DATA_DIR=str(tmp_path / "data"), AERIE_CONFIG=os.devnull)
@@ -123,3 +124,32 @@ def test_aerie_import_command(tmp_path: Path, run_copy: Callable[[str], Path]) -
     assert second.returncode == 0 and "already imported" in second.stdout
     missing = aerie("import", str(tmp_path), "--owner", "dave")
     assert missing.returncode != 0 and "no braindump.yml" in missing.stderr
+
+
+@pytest.mark.slow
+def test_aerie_status_on_pegasus_dirs_prints_pegasus_status(
+    tmp_path: Path, run_copy: Callable[[str], Path]
+) -> None:
+    """`aerie status DIR` reads a Pegasus submit dir's dagman.out files, as pegasus-status."""
+    from tests.parity.conftest import STATUS_SAMPLES
+    from tests.parity.test_status_samples import SAMPLE2_HR_LONG_DIRS
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AERIE_")}
+    env.update(AERIE_DATA_DIR=str(tmp_path / "data"), AERIE_CONFIG=os.devnull)
+
+    def aerie(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*AERIE, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    long = aerie("status", "-l", str(STATUS_SAMPLES / "sample2_hr"))
+    assert long.returncode == 0, long.stderr
+    assert long.stdout == SAMPLE2_HR_LONG_DIRS.lstrip("\n").replace("sub_workflows/inner/", "")
+    # analyze/statistics need the provenance rows: they point at `aerie import` first
+    path = run_copy("process_wf_failure")
+    refused = aerie("analyze", str(path))
+    assert refused.returncode != 0 and "aerie import" in refused.stderr
+    assert aerie("users", "create", "admin").returncode == 0
+    assert aerie("import", str(path)).returncode == 0
+    analyzed = aerie("analyze", str(path))
+    assert analyzed.returncode == 2  # the workflow failed, as pegasus-analyzer exits
+    assert "# jobs failed      :      1 (20.00%)" in analyzed.stdout
+    assert "ls_ID0000001" in analyzed.stdout

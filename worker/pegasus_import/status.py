@@ -132,6 +132,24 @@ def status_json(progress: WorkflowProgress) -> dict[str, object]:
     return {"totals": progress.totals(), "dags": dags}
 
 
+def is_pegasus_submit_dir(path: Path) -> bool:
+    """A submit directory written by Pegasus (or just DAGMan), not by Aerie's planner.
+
+    Aerie's braindump.yml carries an `aerie:` block (docs/submit-dir.md); Pegasus's does not,
+    and a bare directory of dagman.out files (as pegasus-status accepts) has no braindump.
+    """
+    import yaml
+
+    braindump = path / "braindump.yml"
+    if not braindump.is_file():
+        return (path / "braindump.txt").is_file() or any(path.glob("*.dag.dagman.out"))
+    try:
+        data = yaml.safe_load(braindump.read_text(encoding="utf-8", errors="replace"))
+    except yaml.YAMLError:
+        return False
+    return isinstance(data, dict) and "aerie" not in data
+
+
 def submit_dir_status(
     submit_dir: Path, *, long: bool = False, legend: bool = False, dirs: bool = False,
     as_json: bool = False,
