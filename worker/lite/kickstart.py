@@ -22,11 +22,10 @@ import json
 import re
 from typing import Any
 
-_INT = re.compile(r"^[-+]?[0-9]+$")
-_FLOAT = re.compile(
-    r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
-)
-_KEY = re.compile(r'^("(?:[^"\\]|\\.)*"|[^\s"#][^:]*?)\s*:(?:\s+(.*)|)$')
+# YAML 1.1 as PyYAML resolves it (what Pegasus reads kickstart records with): a float needs a dot.
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_FLOAT = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?$")
+_KEY = re.compile(r'^("(?:[^"\\]|\\.)*"|\'(?:[^\']|\'\')*\'|[^\s"\'#][^:]*?)\s*:(?:\s+(.*)|)$')
 MULTIPART = "---------------pegasus-multipart"
 
 
@@ -47,9 +46,9 @@ def scalar(text: str) -> Any:
     if s in ("False", "false", "FALSE"):
         return False
     if _INT.match(s):
-        return int(s)
-    if _FLOAT.match(s):
-        return float(s)
+        return int(s.replace("_", ""))
+    if _FLOAT.match(s) and s not in (".", "-.", "+."):
+        return float(s.replace("_", ""))
     return s
 
 
@@ -85,12 +84,15 @@ class _Parser:
             if nxt is None or nxt[0] != indent or not (nxt[1] == "-" or nxt[1].startswith("- ")):
                 return out
             rest = nxt[1][2:].lstrip(" ") if len(nxt[1]) > 1 else ""
+            inner = indent + 2 + (len(nxt[1]) - 2 - len(nxt[1][2:].lstrip(" ")))
             if not rest:
                 self.i += 1
                 out.append(self.block(indent + 1))
+            elif rest == "-" or rest.startswith("- "):
+                self.lines[self.i] = (inner, rest)  # "- - x": a sequence in a sequence
+                out.append(self.sequence(inner))
             elif _KEY.match(rest) and not (rest.startswith('"') and _is_quoted_scalar(rest)):
                 # "- key: value" opens a mapping whose keys sit two columns in.
-                inner = indent + 2 + (len(nxt[1]) - 2 - len(nxt[1][2:].lstrip(" ")))
                 self.lines[self.i] = (inner, rest)
                 out.append(self.mapping(inner))
             else:
@@ -108,7 +110,7 @@ class _Parser:
             if not m:
                 continue  # not YAML we understand: skip the line
             key = m.group(1)
-            if key.startswith('"'):
+            if key[0] in "\"'":
                 key = scalar(key)
             value = (m.group(2) or "").strip()
             if value in ("|", "|-", "|+", ">", ">-"):

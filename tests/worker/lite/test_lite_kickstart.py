@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from worker.lite import kickstart
 
@@ -93,3 +95,31 @@ def test_to_invocation_maps_the_fields_monitord_uses() -> None:
     assert (inv["exitcode"], inv["duration"], inv["maxrss_kb"]) == (0, 0.005, 2980)
     assert inv["utime"] == 0.001 and inv["stime"] == 0.004
     assert inv["outputs"][0]["lfn"] == "listing.txt" and inv["outputs"][0]["size"] == 1779
+
+
+_KEYS = st.from_regex(r"[a-z_][a-z0-9_.-]{0,12}", fullmatch=True).filter(
+    lambda k: k not in ("y", "n", "yes", "no", "on", "off", "true", "false", "null")
+)
+_SCALARS = st.one_of(
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+)
+_TREES = st.recursive(
+    _SCALARS,
+    lambda c: st.one_of(
+        st.lists(c, min_size=1, max_size=4), st.dictionaries(_KEYS, c, min_size=1, max_size=4)
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(_KEYS, _TREES, min_size=1, max_size=5), min_size=1, max_size=3))
+def test_parse_agrees_with_pyyaml_on_generated_records(records: list[dict]) -> None:
+    """Block-style YAML as PyYAML writes it (kickstart's style) reads back the same."""
+    records = [{"invocation": True, **r} for r in records]
+    doc = yaml.safe_dump(records, default_flow_style=False, width=10**9, sort_keys=False)
+    assert kickstart.parse(doc) == yaml.safe_load(doc)
