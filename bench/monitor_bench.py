@@ -55,6 +55,7 @@ def generate(root: Path, jobs: int) -> tuple[int, list[int]]:
     prefix = "bench-0"
     (root / "braindump.yml").write_text(
         f'wf_uuid: "{uuid.uuid4()}"\ndag: "{prefix}.dag"\ndax_label: "bench"\nuser: "bench"\n'
+        "aerie:\n  wrapper: aerie-lite\n"
     )
     dag = ["JOBSTATE_LOG jobstate.log"]
     names = [f"task_ID{i:07d}" for i in range(jobs)]

@@ -58,6 +58,7 @@ class SubmitDir:
             f'dax_label: "{self.label}"\ndax_version: "5.0"\ndag: "{self.dag}"\n'
             f'submit_hostname: "ap.example.org"\nplanner_version: "aerie-0.1"\n'
             f'timestamp: "20261125T080000+0000"\n'
+            "aerie:\n  data_configuration: condorio\n  wrapper: aerie-lite\n"
         )
         lines = ["JOBSTATE_LOG jobstate.log", ""]
         for n in self.nodes:
