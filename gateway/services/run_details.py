@@ -33,22 +33,42 @@ from gateway.services.runs import root_workflow, run_root
 from gateway.settings import Settings
 
 JOB_STATES = ("unsubmitted", "queued", "running", "held", "succeeded", "failed")
-_STATE_OF = {
-    "JOB_SUCCESS": "succeeded",
-    "POST_SCRIPT_SUCCESS": "succeeded",
-    "JOB_FAILURE": "failed",
-    "POST_SCRIPT_FAILURE": "failed",
-    "PRE_SCRIPT_FAILURE": "failed",
-    "JOB_ABORTED": "failed",
-    "SUBMIT_FAILED": "failed",
-    "JOB_HELD": "held",
-    "EXECUTE": "running",
-    "JOB_RELEASED": "running",
-    "IMAGE_SIZE": "running",
-    "JOB_TERMINATED": "running",
-    "POST_SCRIPT_STARTED": "running",
-    "POST_SCRIPT_TERMINATED": "running",
+_RANK: dict[str, tuple[int, str]] = {
+    # DAGMan's jobstate names; the highest-ranked state an attempt reached decides its state.
+    # (jobstate.log has whole-second stamps, so neither time nor sequence orders them safely.)
+    "PRE_SCRIPT_STARTED": (1, "queued"),
+    "PRE_SCRIPT_SUCCESS": (1, "queued"),
+    "SUBMIT": (1, "queued"),
+    "GRID_SUBMIT": (1, "queued"),
+    "EXECUTE": (2, "running"),
+    "IMAGE_SIZE": (2, "running"),
+    "JOB_RELEASED": (2, "running"),
+    "JOB_EVICTED": (2, "running"),
+    "JOB_TERMINATED": (3, "running"),
+    "JOB_SUCCESS": (4, "succeeded"),
+    "JOB_FAILURE": (4, "failed"),
+    "POST_SCRIPT_STARTED": (5, "running"),
+    "POST_SCRIPT_TERMINATED": (5, "running"),
+    "POST_SCRIPT_SUCCESS": (6, "succeeded"),
+    "POST_SCRIPT_FAILED": (6, "failed"),
+    "POST_SCRIPT_FAILURE": (6, "failed"),
+    "PRE_SCRIPT_FAILED": (7, "failed"),
+    "PRE_SCRIPT_FAILURE": (7, "failed"),
+    "SUBMIT_FAILED": (7, "failed"),
+    "JOB_ABORTED": (7, "failed"),
 }
+
+
+def attempt_state(states: list[str], has_post_script: bool) -> str:
+    """The state of one attempt from the jobstate names it went through."""
+    if not states:
+        return "queued"
+    if states.count("JOB_HELD") > states.count("JOB_RELEASED"):
+        return "held"
+    rank, state = max((_RANK.get(s, (0, "queued")) for s in states), default=(0, "queued"))
+    if rank == 4 and has_post_script:
+        return "running"  # the POST script gives the verdict
+    return state
 
 
 @dataclass
@@ -96,15 +116,15 @@ def _summaries(session: Session, wf_ids: list[int]) -> list[JobSummary]:
         )
     }
     inst_ids = [inst.job_instance_id for inst, _ in last.values()]
-    last_state: dict[int, str] = {}
+    seen: dict[int, list[str]] = {}
     if inst_ids:
         rows = session.execute(
-            select(JobState.job_instance_id, JobState.state)
-            .where(JobState.job_instance_id.in_(inst_ids))
-            .order_by(JobState.timestamp, JobState.jobstate_submit_seq)
+            select(JobState.job_instance_id, JobState.state).where(
+                JobState.job_instance_id.in_(inst_ids)
+            )
         )
         for inst_id, state in rows:
-            last_state[inst_id] = state
+            seen.setdefault(inst_id, []).append(state)
     transformations = dict(
         session.execute(
             select(Task.job_id, func.min(Task.transformation))
@@ -121,8 +141,7 @@ def _summaries(session: Session, wf_ids: list[int]) -> list[JobSummary]:
             )
             continue
         inst, attempts = found
-        raw = last_state.get(inst.job_instance_id)
-        state = _STATE_OF.get(raw or "", "queued")
+        state = attempt_state(seen.get(inst.job_instance_id, []), job.post_script is not None)
         out.append(
             JobSummary(
                 job, state, transformations.get(job.job_id), attempts - 1, inst.exitcode, inst.site

@@ -3,7 +3,8 @@
 `build_pipeline(dir)`: two `upper` jobs read `f.in` and a `join` job concatenates their outputs
 into `f.out` (staged out to the output site). The executables are shell scripts in `dir`,
 installed on site `local`, so the run needs `execution_sites=local`.
-`build_failing(dir)`: one job that exits 3.
+`build_failing(dir, flag)`: a job that fails until `flag` exists, after one that succeeds.
+`build_sleeper(dir)`: one long `sleep`.
 """
 
 from __future__ import annotations
@@ -63,16 +64,39 @@ def build_pipeline(d: Path) -> dict[str, Path]:
     }
 
 
-def build_failing(d: Path) -> dict[str, Path]:
+def build_failing(d: Path, flag: Path) -> dict[str, Path]:
+    """`first` succeeds; `second` (its child) exits 3 until `flag` exists."""
+    from Pegasus.api import File, Job, Transformation, TransformationCatalog, Workflow
+
+    d.mkdir(parents=True, exist_ok=True)
+    first = _script(d / "first.sh", 'echo ran >> "$(dirname "$0")/first.count"; echo x > "$1"')
+    second = _script(
+        d / "second.sh", f'test -e {flag} || {{ echo "about to fail" >&2; exit 3; }}; cat "$1"'
+    )
+    tc = TransformationCatalog().add_transformations(
+        Transformation("first", site="local", pfn=str(first), is_stageable=False),
+        Transformation("second", site="local", pfn=str(second), is_stageable=False),
+    )
+    mid = File("f.mid")
+    wf = Workflow("failing").add_jobs(
+        Job("first", _id="ID1").add_args(mid).add_outputs(mid, stage_out=False),
+        Job("second", _id="ID2").add_args(mid).add_inputs(mid).add_dagman_profile(retry=0),
+    )
+    wf.write(str(d / "workflow.yml"))
+    tc.write(str(d / "transformations.yml"))
+    return {"workflow": d / "workflow.yml", "transformations": d / "transformations.yml"}
+
+
+def build_sleeper(d: Path, seconds: int = 120) -> dict[str, Path]:
+    """One job that sleeps (for cancel tests)."""
     from Pegasus.api import Job, Transformation, TransformationCatalog, Workflow
 
     d.mkdir(parents=True, exist_ok=True)
-    fail = _script(d / "fail.sh", 'echo "about to fail" >&2; exit 3')
+    nap = _script(d / "nap.sh", f"sleep {seconds}")
     tc = TransformationCatalog().add_transformations(
-        Transformation("fail", site="local", pfn=str(fail), is_stageable=False)
+        Transformation("nap", site="local", pfn=str(nap), is_stageable=False)
     )
-    wf = Workflow("failing").add_jobs(Job("fail", _id="ID1").add_dagman_profile(retry=0))
-    wf.write(str(d / "workflow.yml"))
+    Workflow("sleeper").add_jobs(Job("nap", _id="ID1")).write(str(d / "workflow.yml"))
     tc.write(str(d / "transformations.yml"))
     return {"workflow": d / "workflow.yml", "transformations": d / "transformations.yml"}
 
