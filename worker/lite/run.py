@@ -263,6 +263,8 @@ def execute(
     err_path = _inside(scratch, task.stderr) if task.stderr else None
     rec["start"] = inv.iso_utc(time.time())
     c = spec.container
+    docker_kill: list[str] | None = None  # docker's client does not take its container down
+    kill_target = ""
     if c is not None:
         from . import container
 
@@ -276,6 +278,9 @@ def execute(
         rec["executable"] = task.executable
         rec["argv"] = [task.executable, *task.arguments]
         rec["container"] = {"type": c.type, "image": c.image, "command": argv}
+        if c.type == "docker":
+            docker_kill = [runtime, "kill", "--signal"]
+            kill_target = name
         for prep in container.prepare(c, runtime, scratch):
             res = subprocess.run(prep, capture_output=True)
             if res.returncode != 0:
@@ -314,15 +319,32 @@ def execute(
         timed_out = threading.Event()
         timers: list[threading.Timer] = []
         walltime = task.walltime or spec.walltime
+
+        def _stop(signum: int) -> None:
+            _kill_group(proc.pid, signum)
+            if docker_kill is not None:
+                try:  # not waited for: this may run in a signal handler
+                    subprocess.Popen(
+                        [*docker_kill, signal.Signals(signum).name, kill_target],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                except OSError:
+                    pass
+
+        def _later(delay: float, signum: int) -> None:
+            t = threading.Timer(delay, _stop, (signum,))
+            t.daemon = True
+            timers.append(t)
+            t.start()
+
         if walltime:
 
             def _expire() -> None:
                 timed_out.set()
-                _kill_group(proc.pid, signal.SIGTERM)
-                t = threading.Timer(KILL_GRACE, _kill_group, (proc.pid, signal.SIGKILL))
-                t.daemon = True
-                timers.append(t)
-                t.start()
+                _stop(signal.SIGTERM)
+                _later(KILL_GRACE, signal.SIGKILL)
 
             timer = threading.Timer(walltime, _expire)
             timer.daemon = True
@@ -336,13 +358,10 @@ def execute(
 
             def _forward(signum: int, _frame: Any) -> None:
                 interrupted.append(signum)
-                _kill_group(proc.pid, signum)
+                _stop(signum)
                 # Escalate before the sender does: a SIGKILL to the wrapper would orphan the
                 # task's session (the local engine waits 5 s between SIGTERM and SIGKILL).
-                t = threading.Timer(FORWARD_GRACE, _kill_group, (proc.pid, signal.SIGKILL))
-                t.daemon = True
-                timers.append(t)
-                t.start()
+                _later(FORWARD_GRACE, signal.SIGKILL)
 
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 saved[sig] = signal.signal(sig, _forward)

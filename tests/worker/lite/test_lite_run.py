@@ -561,3 +561,35 @@ def test_stage_out_failure_names_output_and_url(run_job, tmp_path: Path) -> None
     assert rec["failed_step"] == "stage-out"
     assert "f.b" in rec["error"] and url in rec["error"]
     assert rec["outputs"][0]["size"] == 1  # the output itself was produced and recorded
+
+
+def test_wall_time_also_kills_the_docker_container(run_job, tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    kills = tmp_path / "kills.txt"
+    (bindir / "docker").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = kill ]; then shift; echo "$@" >> "$KILL_LOG"; exit 0; fi\n'
+        'while [ "$1" != "--entrypoint" ]; do shift; done\n'
+        'exe="$2"; shift 3\n'
+        'exec "$exe" "$@"\n'
+    )
+    (bindir / "docker").chmod(0o755)
+    res = run_job(
+        {
+            "executable": "/bin/sleep",
+            "arguments": ["30"],
+            "walltime": 1,
+            "container": {"type": "docker", "image": "busybox"},
+        },
+        env={"PATH": f"{bindir}:/usr/bin:/bin", "KILL_LOG": str(kills)},
+    )
+    rec = res.record
+    assert rec["walltime_exceeded"] and rec["failed_step"] == "exec"
+    for _ in range(40):  # the kill command is not waited for
+        if kills.exists():
+            break
+        time.sleep(0.05)
+    signame, name = kills.read_text().split()[1:3]
+    command = rec["container"]["command"]
+    assert signame == "SIGTERM" and name == command[command.index("--name") + 1]
