@@ -52,7 +52,8 @@ def test_detach_status_remove_and_resume(dagdir: DagDir) -> None:
     assert started.returncode == 0, started.stderr
     handle = json.loads(started.stdout.splitlines()[-1])
     assert handle["engine"] == "local" and handle["dag_file"].endswith("diamond.dag")
-    assert aerie("engine", "status", str(root)).stdout.startswith("running: engine pid")
+    running = aerie("engine", "status", str(root))
+    assert running.stdout.startswith("running: engine pid"), running.stdout + running.stderr
     deadline = time.monotonic() + 20
     while "B" not in dagdir.starts() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -60,7 +61,7 @@ def test_detach_status_remove_and_resume(dagdir: DagDir) -> None:
     assert removed.returncode == 0, removed.stderr
     assert "rescue DAG written" in removed.stdout
     status = aerie("engine", "status", str(root)).stdout
-    assert status.startswith("finished: exit 1 DagStatus 4")
+    assert status.startswith("finished: exit 1 DagStatus 4"), status
     again = aerie("engine", "remove", str(root))
     assert again.returncode == 1 and "not being run by a live local engine" in again.stderr
     resumed = aerie("engine", "run", str(root))

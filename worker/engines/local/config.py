@@ -53,6 +53,7 @@ class EngineConfig:
     kill_grace_seconds: float = 5.0
     table_interval_seconds: float = 1.0
     inprocess_wrapper: bool = True
+    inline_post: bool = True
     user: str = field(default_factory=getpass.getuser)
 
     def resolve(self, dag_config: dict[str, str], submit_dir: Path | None = None) -> EngineConfig:
@@ -74,7 +75,7 @@ class EngineConfig:
             cpus=cpus,
             memory_mb=self.memory_mb if self.memory_mb is not None else host_memory_mb(),
             gpus=self.gpus if self.gpus is not None else 0,
-            scratch_root=self.scratch_root or default_scratch_root(submit_dir),
+            scratch_root=(self.scratch_root or default_scratch_root(submit_dir)).absolute(),
             max_jobs=self.max_jobs
             if self.max_jobs is not None
             else knob("DAGMAN_MAX_JOBS_SUBMITTED", 0),

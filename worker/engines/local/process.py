@@ -198,6 +198,28 @@ def _child(
         os._exit(code)
 
 
+def call_inline(main: MainFunction, argv: list[str], cwd: Path) -> int:
+    """Run the job wrapper's `main` inside the engine (no process at all): for the POST
+    verdict, which only reads a few files. Output is discarded like a script's; any exception
+    counts as exit status 1."""
+    saved_cwd = os.getcwd()
+    saved_out, saved_err = sys.stdout, sys.stderr
+    sink = open(os.devnull, "w")  # noqa: SIM115
+    try:
+        os.chdir(cwd)
+        sys.stdout = sys.stderr = sink
+        try:
+            return int(main(list(argv[1:])) or 0) & 0xFF
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # noqa: BLE001 - a failing verdict is a failed POST, not a dead engine
+            return 1
+    finally:
+        sys.stdout, sys.stderr = saved_out, saved_err
+        sink.close()
+        os.chdir(saved_cwd)
+
+
 class Reaper:
     """Waits for any of the registered child processes to end (pidfd + selector)."""
 

@@ -638,6 +638,18 @@ class DagRun:
             self._jobstate(run, "POST_SCRIPT_STARTED", f"{run.cluster or 0}.0")
             self.out.line(f"Running POST script of Node {node.name}...")
         inprocess = self.lite if self.lite and proc.is_job_wrapper(Path(argv[0])) else None
+        if (
+            inprocess is not None
+            and kind == "post"
+            and self.cfg.inline_post
+            and argv[1:2] == ["exitcode"]
+        ):
+            # The POST verdict only reads the job's .out and appends one log line: running it
+            # in the engine saves a process (a third of a wrapped job's cost) per job.
+            value = proc.call_inline(inprocess, argv, node_dir)
+            self.post_running -= 1
+            self._script_done(run, kind, value, None, time.time())
+            return
         pid, error_fd = proc.spawn(argv, self.engine_env, node_dir, None, None, None, inprocess)
         self.reaper.add(pid)
         self.running[pid] = Running(kind, node.name, time.time(), run.cluster, error_fd=error_fd)
