@@ -11,6 +11,7 @@ Python version just falls back to the sources.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -27,7 +28,21 @@ _RUN_DIR = re.compile(r"^run(\d{4,})$")
 
 
 def wrapper_bytes() -> bytes:
-    """The zipapp's bytes (shebang + zip); deterministic for a given source tree."""
+    """The zipapp's bytes (shebang + zip); deterministic for a given source tree.
+
+    Built once per process and source state (~0.1 s: compiling and deflating), since every
+    planned workflow and sub-workflow gets a copy.
+    """
+    key = tuple(
+        (p.name, st.st_mtime_ns, st.st_size)
+        for p in sorted(_LITE_DIR.glob("*.py"))
+        for st in (p.stat(),)
+    )
+    return _build(key)
+
+
+@functools.lru_cache(maxsize=2)
+def _build(_key: tuple[tuple[str, int, int], ...]) -> bytes:
     import importlib.util
 
     buf = io.BytesIO()
