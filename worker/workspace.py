@@ -109,10 +109,3 @@ def next_run_dir(base: str | os.PathLike[str]) -> Path:
             return candidate
         except FileExistsError:
             n += 1
-
-
-def attempt_scratch_dir(scratch_root: str | os.PathLike[str], job: str, attempt: int) -> Path:
-    """A fresh per-attempt scratch dir (``_CONDOR_SCRATCH_DIR`` of the local engine)."""
-    path = Path(scratch_root) / f"{job}.{attempt:03d}"
-    path.mkdir(parents=True, exist_ok=False)
-    return path
