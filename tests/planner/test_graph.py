@@ -123,12 +123,15 @@ def test_building_is_linear_in_the_number_of_jobs() -> None:
     small, big = fan(4000), fan(40000)
 
     def timed(w: Workflow) -> float:
-        t = time.perf_counter()
-        g = build_graph(w)
-        g.levels()
+        """Best of three, in CPU time: other processes on the machine must not matter."""
+        best = float("inf")
+        for _ in range(3):
+            t = time.process_time()
+            g = build_graph(w)
+            g.levels()
+            best = min(best, time.process_time() - t)
         assert g.n_edges == len(w.jobs) - 1
-        return time.perf_counter() - t
+        return best
 
-    timed(small)  # warm up
     ratio = timed(big) / max(timed(small), 1e-3)
     assert ratio < 25, f"10x the jobs took {ratio:.1f}x the time"
