@@ -326,3 +326,29 @@ def test_final_node_runs_after_a_failure(dagdir: DagDir, engine_config: EngineCo
     result = run(dag, engine_config)
     assert d.starts() == ["bad", "fin"]
     assert result.exit_code == 0, "the FINAL node's success decides the DAG (DAGMan manual)"
+
+
+def test_unopenable_output_holds_the_job_with_the_reason(
+    dagdir: DagDir, engine_config: EngineConfig
+) -> None:
+    d = dagdir
+    d.sub("A.sub", f"A {d.root}", extra="output = no/such/dir/$(JOB).out\n")
+    dag = d.dag("JOB A A.sub\n")
+    result = run(dag, engine_config)
+    assert result.failed == ["A"] and d.starts() == []
+    held = [ev for ev in events(dag) if ev.type == E.JOB_HELD]
+    assert len(held) == 1
+    assert "cannot open output" in held[0]["HoldReason"]
+    assert "no/such/dir/A.out: No such file or directory" in held[0]["HoldReason"]
+
+
+def test_many_ready_local_jobs_respect_the_local_limit(dagdir: DagDir, tmp_path: Path) -> None:
+    d = dagdir
+    lines = []
+    for i in range(40):
+        d.sub(f"l{i}.sub", f"l{i} {d.root} 0 0.05")
+        lines.append(f"JOB l{i} l{i}.sub")
+    dag = d.dag("\n".join(lines) + "\n")
+    config = EngineConfig(cpus=1, memory_mb=512, max_local=3, scratch_root=tmp_path / "s")
+    assert run(dag, config).exit_code == 0
+    assert len(d.starts()) == 40 and d.max_concurrency() <= 3

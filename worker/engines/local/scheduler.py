@@ -23,7 +23,7 @@ import signal
 import socket
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +73,10 @@ DAG_STATUS_NAMES = [
 ]
 
 RETURN_SUBMIT_FAILED = -1001
+MAX_DEFERRED_PER_TURN = 256
+"""Ready nodes that cannot start now (PRE throttle, local-universe limit, a request larger
+than what is free) are skipped over; looking further than this many per turn would make a
+turn cost O(ready nodes) while thousands wait."""
 RETURN_REMOVED = -1002
 RETURN_PRE_FAILED = -1004
 
@@ -156,8 +160,8 @@ class DagRun:
             self.runs[name].retry = used
         self.counts: Counter[int] = Counter()
         self.ready: list[tuple[int, int, str]] = []
-        self.category_waiting: dict[str, list[tuple[int, int, str]]] = {}
-        self.post_waiting: list[str] = []
+        self.category_waiting: dict[str, deque[tuple[int, int, str]]] = {}
+        self.post_waiting: deque[str] = deque()
         self.timers: list[tuple[float, int, str, str]] = []
         self.running: dict[int, Running] = {}
         self.jobs_running = 0
@@ -403,10 +407,10 @@ class DagRun:
                 continue
             if outcome == "category":
                 category = run.node.category or ""
-                self.category_waiting.setdefault(category, []).append(item)
+                self.category_waiting.setdefault(category, deque()).append(item)
                 continue
             deferred.append(item)
-            if outcome == "full":
+            if outcome == "full" or len(deferred) >= MAX_DEFERRED_PER_TURN:
                 break
         for item in deferred:
             heapq.heappush(self.ready, item)
@@ -701,7 +705,7 @@ class DagRun:
         while self.post_waiting and (
             not self.cfg.max_post or self.post_running < self.cfg.max_post
         ):
-            run = self.runs[self.post_waiting.pop(0)]
+            run = self.runs[self.post_waiting.popleft()]
             assert run.node.post is not None
             self._start_script(run, run.node.post, "post")
 
@@ -758,7 +762,7 @@ class DagRun:
             self.category_running[category] -= 1
             waiting = self.category_waiting.get(category)
             if waiting:
-                heapq.heappush(self.ready, waiting.pop(0))
+                heapq.heappush(self.ready, waiting.popleft())
 
     def _job_exited(self, run: NodeRun, running: Running, exited: proc.Exit) -> None:
         self._release(running)
