@@ -348,10 +348,9 @@ def _load_workflow_in_chunks(text: str, file: str) -> Workflow | None:
     if split is None:
         return None
     body_start, body_end, starts = split
-    body = text[body_start:body_end]
     if len(starts) < 2 * _CHUNK_JOBS:
         return None
-    bounds = [*starts[::_CHUNK_JOBS], len(body)]
+    bounds = [*starts[::_CHUNK_JOBS], body_end - body_start]
     if _yaml_rs is None:  # pragma: no cover - the fallback parser gains nothing from chunks
         return None
     try:
@@ -367,7 +366,9 @@ def _load_workflow_in_chunks(text: str, file: str) -> Workflow | None:
     first_raw: Any = None
     for a, b in itertools.pairwise(bounds):
         try:
-            raw = _yaml_rs.loads("jobs:\n" + body[a:b], parse_datetime=False)
+            piece = text[body_start + a : body_start + b]  # slices, never a copy of all jobs
+            raw = _yaml_rs.loads("jobs:\n" + piece, parse_datetime=False)
+            del piece
         except Exception:
             return None
         if not isinstance(raw, dict) or not isinstance(raw.get("jobs"), list):
