@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import sys
+import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -245,11 +246,17 @@ class DagRun:
     def run(self) -> RunResult:
         self._banner()
         self._initialise()
-        previous = {
-            signum: signal.signal(signum, self._on_signal)
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
-        }
-        old_wakeup = signal.set_wakeup_fd(self.reaper.wakeup_fd)
+        # Signals can only be caught in the main thread; elsewhere (an embedding that runs
+        # the engine in a thread) removal goes through `request_stop`.
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = {}
+        old_wakeup = -1
+        if main_thread:
+            previous = {
+                signum: signal.signal(signum, self._on_signal)
+                for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+            }
+            old_wakeup = signal.set_wakeup_fd(self.reaper.wakeup_fd)
         try:
             self._loop()
             if self.stop_signal is not None:
@@ -257,14 +264,23 @@ class DagRun:
             else:
                 result = self._finish()
         finally:
-            signal.set_wakeup_fd(old_wakeup)
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            if main_thread:
+                signal.set_wakeup_fd(old_wakeup)
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
             self._close()
         return result
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.stop_signal = signum
+
+    def request_stop(self, signum: int = signal.SIGTERM) -> None:
+        """Remove the DAG as if SIGTERM had arrived (safe to call from another thread)."""
+        self.stop_signal = signum
+        try:
+            os.write(self.reaper.wakeup_fd, b"\0")
+        except OSError:
+            pass
 
     def _banner(self) -> None:
         self.out.line("******************************************************")
@@ -303,6 +319,7 @@ class DagRun:
 
     # ------------------------------------------------------------------ main loop
     def _loop(self) -> None:
+        idle_turns = 0
         while self.stop_signal is None:
             self._fire_timers()
             if self.abort is None:
@@ -310,10 +327,16 @@ class DagRun:
             self._start_posts()
             if not self.running and not self.timers and not self.post_waiting:
                 if self.abort is None and self.ready:
-                    continue  # a submit failure queued a retry; start it
+                    # A submit failure queued a retry: start it. Ready nodes with nothing
+                    # running that still cannot start would wait forever; fail them instead.
+                    idle_turns += 1
+                    if idle_turns > 3:
+                        self._fail_unschedulable()
+                    continue
                 if not self._start_final():
                     break
                 continue
+            idle_turns = 0
             timeout = 1.0
             if self.timers:
                 timeout = max(0.0, min(timeout, self.timers[0][0] - time.time()))
@@ -321,6 +344,15 @@ class DagRun:
                 self._handle_exit(exited)
             self._periodic()
             self._flush()
+
+    def _fail_unschedulable(self) -> None:
+        while self.ready:
+            run = self.runs[heapq.heappop(self.ready)[2]]
+            if run.status == READY:
+                self.out.line(f"ERROR: node {run.node.name} can never be scheduled on this host")
+                self._set_status(run, ERROR, "cannot be scheduled")
+                self.dag_status = DAG_STATUS_NODE_FAILED
+                self._mark_futile(run)
 
     def _flush(self) -> None:
         self.nodes_log.flush()
