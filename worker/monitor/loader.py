@@ -118,6 +118,7 @@ class _JobInfo:
     has_post: bool
     post_script: str | None
     pre_script: str | None
+    type_desc: str = "compute"
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
@@ -165,10 +166,15 @@ class _Pass:
             self.cursors[c.path] = c
         for row in self.s.execute(
             select(
-                Job.exec_job_id, Job.job_id, Job.submit_file, Job.post_script, Job.pre_script
+                Job.exec_job_id,
+                Job.job_id,
+                Job.submit_file,
+                Job.post_script,
+                Job.pre_script,
+                Job.type_desc,
             ).where(Job.wf_id == self.wf_id)
         ):
-            self.jobs[row[0]] = _JobInfo(row[1], row[2], row[3] is not None, row[3], row[4])
+            self.jobs[row[0]] = _JobInfo(row[1], row[2], row[3] is not None, row[3], row[4], row[5])
         self.restarts = (
             self.s.scalar(
                 select(func.count())
@@ -410,6 +416,19 @@ class _Pass:
             if not ok:
                 inst.exitcode = status
                 inst.pending_pre = False
+        elif event in ("SUBMIT_FAILURE", "SUBMIT_FAILED"):
+            # DAGMan could not submit the job: an attempt without any job event (stampede sets
+            # the instance's exit code to 1)
+            pending = self.last.get(line.node)
+            inst = pending if pending is not None and pending.pending_pre else None
+            inst = inst or self._new_instance(line.node)
+            if inst is None:
+                return
+            inst.pending_pre = False
+            inst.exitcode = 1
+            inst.site = inst.site or line.site
+            self._touch(inst)
+            self._state(inst, "SUBMIT_FAILED", line.timestamp)
         elif event == "POST_SCRIPT_STARTED":
             found = self._find(line.value, line.node)
             if found is None:
@@ -438,7 +457,9 @@ class _Pass:
         for inst in self.finished:
             info = self.jobs[inst.node]
             out = read_attempt(self.dir, info.submit_file, inst.node, inst.try_index, info.has_post)
-            rows = attempt_rows(out, inst.site)
+            # only compute jobs run workflow tasks (Pegasus: kickstart's derivation is null
+            # for auxiliary jobs, so their invocations carry no abs_task_id)
+            rows = attempt_rows(out, inst.site, tasks=info.type_desc == "compute")
             inst.out = rows
             inst.site = rows.instance["site"]
             if rows.host is not None:
@@ -712,7 +733,7 @@ def _load_static(p: _Pass, submit_dir: Path, dag_file: str) -> None:
     for node, job_id in zip(static.nodes, ids, strict=True):
         has_post = node.post_script is not None
         p.jobs[node.name] = _JobInfo(
-            job_id, node.submit_file, has_post, node.post_script, node.pre_script
+            job_id, node.submit_file, has_post, node.post_script, node.pre_script, node.type_desc
         )
         for t in node.tasks:
             if t.abs_task_id in seen:

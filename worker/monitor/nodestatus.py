@@ -42,8 +42,10 @@ _AD_FIELDS = {
     "failed": "NodesFailed",
     "futile": "NodesFutile",
     "held": "JobProcsHeld",
-    "dag_status": "DagStatus",
 }
+# The status file's DagStatus is a node-style code (5 DONE, 6 ERROR, 7 FUTILE, ...), not
+# dagman.out's "DAG status" (0 OK); only ERROR and FUTILE mean the DAG went wrong.
+_FAILED_DAG = (6, 7)
 
 
 def read_node_status(path: Path) -> Progress | None:
@@ -61,6 +63,8 @@ def read_node_status(path: Path) -> Progress | None:
             value = ad.get(key)
             if isinstance(value, int):
                 setattr(prog, attr, value)
+        code = ad.get("DagStatus")
+        prog.dag_status = 1 if isinstance(code, int) and code in _FAILED_DAG else 0
         ts = ad.get("Timestamp")
         prog.timestamp = float(ts) if isinstance(ts, int | float) else path.stat().st_mtime
         return prog

@@ -36,7 +36,9 @@ def iso_epoch(value: Any) -> float | None:
         return None
 
 
-def attempt_rows(out: AttemptOutput, site: str | None) -> AttemptRows:
+def attempt_rows(out: AttemptOutput, site: str | None, tasks: bool = True) -> AttemptRows:
+    """`tasks` is false for auxiliary jobs (transfers, create-dir, cleanup, registration):
+    their records run no workflow task, so they get no `abs_task_id`."""
     rows = AttemptRows()
     rows.instance = {
         "stdout_file": out.stdout_file,
@@ -78,7 +80,7 @@ def attempt_rows(out: AttemptOutput, site: str | None) -> AttemptRows:
                 "executable": rec.get("executable"),
                 # stampede's argv is the argument vector, without the executable
                 "argv": " ".join(map(str, argv[1:])) if isinstance(argv, list) else None,
-                "abs_task_id": rec.get("job_id"),
+                "abs_task_id": rec.get("job_id") if tasks else None,
                 "maxrss": rec.get("maxrss_kb"),
                 "avg_cpu": cpu / duration if duration > 0 else None,
                 "failed_step": rec.get("failed_step"),
@@ -88,7 +90,7 @@ def attempt_rows(out: AttemptOutput, site: str | None) -> AttemptRows:
         checks += int(integ.get("succeeded") or 0) + int(integ.get("failed") or 0)
         int_failed += int(integ.get("failed") or 0)
         check_time += float(integ.get("duration") or 0.0)
-        task = rec.get("job_id")
+        task = rec.get("job_id") if tasks else None
         for kind in ("inputs", "outputs"):
             for item in rec.get(kind) or []:
                 if isinstance(item, dict) and item.get("lfn"):

@@ -1,0 +1,100 @@
+"""The whole path on real files: the planner plans the diamond example, the local engine runs
+it with the real job wrapper, the monitor loads what they wrote, and the statistics equal the
+figures computed by hand from the invocation records in the `.out` files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from gateway.services import statistics as st
+from gateway.services.provenance import analyze, status
+from worker.monitor import monitor_run, rows_for
+
+SHARED = Path(os.environ.get("AERIE_SHARED_DIR", Path(__file__).parents[3] / ".." / "shared"))
+EXAMPLE = SHARED / "pegasus" / "examples" / "diamond-catalogs"
+
+pytestmark = pytest.mark.slow
+
+PLAN = """
+import sys
+from pathlib import Path
+from planner import PlanOptions, plan, write
+from planner.inputs import load_inputs
+from worker.workspace import install_wrapper
+submit = Path(sys.argv[2])
+write(plan(load_inputs(sys.argv[1]), PlanOptions(submit_dir=submit, sites=["local"])))
+install_wrapper(submit)
+"""
+
+
+@pytest.fixture(scope="module")
+def diamond_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not EXAMPLE.is_dir():
+        pytest.fail(f"reference example missing: {EXAMPLE}")
+    base = tmp_path_factory.mktemp("e2e")
+    wf = base / "wf"
+    shutil.copytree(EXAMPLE, wf)
+    for path in wf.iterdir():
+        if path.suffix in (".yml", ".properties"):
+            path.write_text(path.read_text().replace("/EXAMPLES_DIR/diamond-catalogs", str(wf)))
+    submit = base / "submit"
+    repo = Path(__file__).parents[3]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    subprocess.run(
+        [sys.executable, "-c", PLAN, str(wf / "workflow.yml"), str(submit)],
+        check=True, env=env, cwd=base, timeout=120,
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.engines.local", "run", str(next(submit.glob("*.dag")))],
+        env=env, cwd=base, timeout=300, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return submit
+
+
+def records(submit: Path) -> list[dict]:
+    out = []
+    for path in sorted(submit.rglob("*.out*")):
+        if path.name.endswith(".lite.json"):
+            continue
+        for line in path.read_text().splitlines():
+            if line.startswith('{"type": "aerie.invocation"'):
+                out.append(json.loads(line))
+    return out
+
+
+def test_real_run_statistics_equal_its_invocation_records(db: Session, diamond_run: Path) -> None:
+    result = monitor_run(db, diamond_run)
+    recs = records(diamond_run)
+    assert recs, "the job wrapper wrote no invocation records"
+    counts = rows_for(db, result.wf_id)
+    jobs = len([line for line in (diamond_run / next(diamond_run.glob("*.dag")).name)
+                .read_text().splitlines() if line.startswith("JOB ")])  # fmt: skip
+    assert counts["job"] == jobs and counts["job_instance"] == jobs  # nothing retried
+    s = st.summary(db, result.wf_id)
+    assert s.jobs.succeeded == jobs and s.jobs.failed == 0
+    assert s.cum_job_wall_time == pytest.approx(sum(r["duration"] for r in recs))
+    assert s.cum_job_badput == 0 or s.cum_job_badput is None
+    compute = {r["job_id"] for r in recs if not r["transformation"].startswith("pegasus::")}
+    assert s.tasks.succeeded == len(compute) == 4  # preprocess, 2 x findrange, analyze
+    # DAGMan's start and end lines in jobstate.log (whole seconds, as with real DAGMan)
+    marks = {
+        w[3]: float(w[0])
+        for w in (line.split() for line in (diamond_run / "jobstate.log").read_text().splitlines())
+        if w[1] == "INTERNAL"
+    }
+    assert s.workflow_wall_time == marks["DAGMAN_FINISHED"] - marks["DAGMAN_STARTED"]
+    report = status(db, result.wf_id)
+    assert (report.dags[0].succeeded, report.dags[0].state) == (jobs, "Success")
+    analysis = analyze(db, result.wf_id)
+    assert (analysis.workflow_status, analysis.failed) == ("success", 0)
+    again = monitor_run(db, diamond_run)
+    assert again.events == 0 and rows_for(db, result.wf_id) == counts
