@@ -21,7 +21,10 @@ from gateway.db.session import Database
 from gateway.errors import install_handlers
 from gateway.settings import Settings, get_settings
 from gateway.tasks import TaskQueue, make_task_queue
+from gateway.web import admin as admin_pages
 from gateway.web import pages
+from gateway.web import runs as run_pages
+from gateway.web import tokens as token_pages
 
 SESSION_COOKIE = "aerie_session"
 API_PREFIX = "/api/v1"
@@ -70,6 +73,7 @@ def create_app(
     app.include_router(me.router, prefix=API_PREFIX)
     for module in (tokens, workflows, events, jobs, reports, files, catalogs, admin):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(pages.router)
+    for page_module in (pages, run_pages, token_pages, admin_pages):
+        app.include_router(page_module.router)
     app.include_router(oauth.router)
     return app
