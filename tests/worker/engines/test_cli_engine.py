@@ -47,14 +47,21 @@ def test_a_bad_dag_is_named_with_its_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_detach_status_remove_and_resume(dagdir: DagDir) -> None:
-    root = diamond(dagdir, pause=4.0)
+    root = diamond(dagdir)
+    gate = root / "gate"
+    waiter = root / "wait.sh"  # B blocks until the gate exists: removal always finds it running
+    waiter.write_text(
+        f"#!/bin/sh\n{dagdir.script} B {root}\nwhile [ ! -e {gate} ]; do sleep 0.1; done\n"
+    )
+    waiter.chmod(0o755)
+    (root / "B.sub").write_text(f"universe = local\nexecutable = {waiter}\nqueue\n")
     started = aerie("engine", "run", str(root), "--detach")
     assert started.returncode == 0, started.stderr
     handle = json.loads(started.stdout.splitlines()[-1])
     assert handle["engine"] == "local" and handle["dag_file"].endswith("diamond.dag")
     running = aerie("engine", "status", str(root))
     assert running.stdout.startswith("running: engine pid"), running.stdout + running.stderr
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while "B" not in dagdir.starts() and time.monotonic() < deadline:
         time.sleep(0.05)
     removed = aerie("engine", "remove", str(root))
@@ -64,6 +71,8 @@ def test_detach_status_remove_and_resume(dagdir: DagDir) -> None:
     assert status.startswith("finished: exit 1 DagStatus 4"), status
     again = aerie("engine", "remove", str(root))
     assert again.returncode == 1 and "not being run by a live local engine" in again.stderr
+    gate.touch()
     resumed = aerie("engine", "run", str(root))
     assert resumed.returncode == 0, resumed.stderr
-    assert dagdir.starts().count("A") == 1 and sorted(set(dagdir.starts())) == list("ABCD")
+    starts = dagdir.starts()
+    assert starts.count("A") == 1 and starts.count("B") == 2 and sorted(set(starts)) == list("ABCD")
