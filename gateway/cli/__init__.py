@@ -31,6 +31,7 @@ def _register() -> None:
     from gateway.cli import engine
 
     main.add_command(engine.engine)
+    main.add_command(engine.remove_submit_dir)
     from gateway.cli import status
 
     main.add_command(status.status_cmd)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -100,12 +101,15 @@ def run(
     raise SystemExit(result.exit_code)
 
 
-@engine.command("remove")
-@click.argument("target", type=click.Path(exists=True, path_type=Path))
-@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the engine.")
-@click.option("--timeout", type=float, default=60.0, show_default=True)
-def remove(target: Path, wait: bool, timeout: float) -> None:
-    """Stop the engine running TARGET: jobs are killed and a rescue DAG is written."""
+def _remove_options(function: Callable[..., None]) -> Callable[..., None]:
+    function = click.option("--timeout", type=float, default=60.0, show_default=True)(function)
+    function = click.option(
+        "--wait/--no-wait", default=True, show_default=True, help="Wait for the engine."
+    )(function)
+    return click.argument("target", type=click.Path(exists=True, path_type=Path))(function)
+
+
+def _remove(target: Path, wait: bool, timeout: float) -> None:
     from worker.engines.local.runner import read_lock
 
     dag = _dag_file(target)
@@ -123,6 +127,21 @@ def remove(target: Path, wait: bool, timeout: float) -> None:
             return
         time.sleep(0.1)
     raise click.ClickException(f"engine pid {lock.pid} still running after {timeout:.0f} s")
+
+
+@engine.command("remove")
+@_remove_options
+def remove(target: Path, wait: bool, timeout: float) -> None:
+    """Stop the engine running TARGET: jobs are killed and a rescue DAG is written."""
+    _remove(target, wait, timeout)
+
+
+@click.command("remove")
+@_remove_options
+def remove_submit_dir(target: Path, wait: bool, timeout: float) -> None:
+    """Remove the workflow running in submit directory TARGET (condor_rm for the local
+    engine): its jobs are killed, and a rescue DAG lets `aerie engine run` resume it."""
+    _remove(target, wait, timeout)
 
 
 @engine.command("status")

@@ -13,6 +13,8 @@ import pytest
 from tests.worker.engines.conftest import DagDir
 from tests.worker.engines.contract import diamond
 
+pytestmark = pytest.mark.slow
+
 
 def aerie(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     code = "from gateway.cli import main; main()"
@@ -64,7 +66,7 @@ def test_detach_status_remove_and_resume(dagdir: DagDir) -> None:
     deadline = time.monotonic() + 30
     while "B" not in dagdir.starts() and time.monotonic() < deadline:
         time.sleep(0.05)
-    removed = aerie("engine", "remove", str(root))
+    removed = aerie("remove", str(root))
     assert removed.returncode == 0, removed.stderr
     assert "rescue DAG written" in removed.stdout
     status = aerie("engine", "status", str(root)).stdout
