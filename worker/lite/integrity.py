@@ -14,7 +14,6 @@ Values are strings, as Pegasus writes them.  We read and write the same format s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -29,6 +28,8 @@ class IntegrityError(Exception):
 
 def sha256_file(path: str) -> tuple[str, float]:
     """The hex sha256 of a file and the seconds it took."""
+    import hashlib  # lazily: loading OpenSSL costs a no-op job ~10-20 ms
+
     t0 = time.perf_counter()
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -72,13 +72,13 @@ def _tail(fh: IO[bytes] | None, path: str | None) -> str:
 
 
 def stage_in(spec: JobSpec, scratch: str, origin: str) -> dict[str, Any]:
-    from . import transfer
-
     t0 = time.perf_counter()
     files = nbytes = 0
     for f in spec.inputs:
         dest = _inside(scratch, f.lfn)
         if f.urls:
+            from . import transfer
+
             try:
                 _, n = transfer.fetch_first(f.urls, dest)
             except (transfer.TransferError, OSError) as exc:
@@ -202,8 +202,6 @@ def _output_items(
 
 
 def stage_out(spec: JobSpec, scratch: str) -> dict[str, Any]:
-    from . import transfer
-
     t0 = time.perf_counter()
     files = nbytes = 0
     for f in spec.outputs:
@@ -213,6 +211,8 @@ def stage_out(spec: JobSpec, scratch: str) -> dict[str, Any]:
                 continue
             raise StepFailed("stage-out", f"declared output {f.lfn} was not produced ({path})")
         for url in f.urls:
+            from . import transfer
+
             try:
                 nbytes += transfer.put(path, url)
             except (transfer.TransferError, OSError) as exc:
