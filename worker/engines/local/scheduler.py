@@ -97,7 +97,6 @@ class NodeRun:
     sequence: int = 0
     tag: str | None = None
     details: str = ""
-    ever_submitted: bool = False
 
 
 @dataclass
@@ -123,10 +122,6 @@ class RunResult:
     dag_status: int
     failed: list[str] = field(default_factory=list)
     rescue_file: Path | None = None
-
-
-class StopRequested(Exception):
-    pass
 
 
 class DagRun:
@@ -572,7 +567,6 @@ class DagRun:
         self.next_cluster += 1
         run.cluster = cluster
         run.tag = spec.job_tag
-        run.ever_submitted = True
         if node.pre is None:
             self._new_attempt(run)
         now = time.time()
