@@ -102,11 +102,13 @@ def _last_states(wf_id: int) -> Any:
         .group_by(JobState.job_instance_id)
         .subquery()
     )
+    # Real Pegasus runs record two states at one (timestamp, seq): a PRE-script failure is
+    # both PRE_SCRIPT_FAILED and JOB_FAILURE. One row per job, the name pegasus-analyzer shows.
     return (
         select(
             inst.c.job_id,
             inst.c.exitcode,
-            JobState.state,
+            func.min(JobState.state).label("state"),
         )
         .select_from(inst)
         .outerjoin(top, top.c.job_instance_id == inst.c.job_instance_id)
@@ -117,6 +119,7 @@ def _last_states(wf_id: int) -> Any:
                 JobState.timestamp * 1000000 + JobState.jobstate_submit_seq == top.c.k,
             ),
         )
+        .group_by(inst.c.job_id, inst.c.exitcode)
         .subquery()
     )
 
@@ -182,7 +185,12 @@ def _workflow_end(session: Session, wf_id: int) -> int | None | str:
     last = session.execute(
         select(WorkflowState.state, WorkflowState.status)
         .where(WorkflowState.wf_id == wf_id)
-        .order_by(WorkflowState.timestamp.desc(), WorkflowState.restart_count.desc())
+        .order_by(
+            WorkflowState.restart_count.desc(),
+            WorkflowState.timestamp.desc(),
+            # a run shorter than a second has both states at one (whole-second) timestamp
+            case((WorkflowState.state == "WORKFLOW_TERMINATED", 1), else_=0).desc(),
+        )
         .limit(1)
     ).first()
     if last is None:

@@ -673,15 +673,19 @@ def _find_run_dir(session: Session, target: str | Path) -> tuple[Path, str | Non
 
 
 def _ensure_workflow(
-    session: Session, submit_dir: Path, bd: Braindump, run_id: str | None
+    session: Session,
+    submit_dir: Path,
+    bd: Braindump,
+    run_id: str | None,
+    parent: Workflow | None = None,
 ) -> Workflow:
     wf = session.scalar(select(Workflow).where(Workflow.wf_uuid == bd.wf_uuid))
     if wf is not None:
         if run_id and wf.run_id is None:
             wf.run_id = run_id
         return wf
-    root = None
-    if bd.root_wf_uuid != bd.wf_uuid:
+    root = parent
+    if root is None and bd.root_wf_uuid != bd.wf_uuid:
         root = session.scalar(select(Workflow).where(Workflow.wf_uuid == bd.root_wf_uuid))
     wf = Workflow(
         wf_uuid=bd.wf_uuid,
@@ -700,7 +704,7 @@ def _ensure_workflow(
         dax_version=bd.dax_version,
         dax_file=bd.dax_file,
         parent_wf_id=root.wf_id if root is not None else None,
-        root_wf_id=root.wf_id if root is not None else None,
+        root_wf_id=(root.root_wf_id or root.wf_id) if root is not None else None,
     )
     session.add(wf)
     session.flush()
@@ -801,7 +805,11 @@ def _write_progress(p: _Pass, prog: Progress) -> None:
 
 
 def monitor_run(
-    session: Session, target: str | Path, *, run_id: str | None = None
+    session: Session,
+    target: str | Path,
+    *,
+    run_id: str | None = None,
+    parent: Workflow | None = None,
 ) -> MonitorResult:
     """Bring the provenance rows of a run (a run id, or a submit dir) up to date; one pass.
 
@@ -809,7 +817,15 @@ def monitor_run(
     """
     submit_dir, found_run = _find_run_dir(session, target)
     bd = read_braindump(submit_dir)
-    wf = _ensure_workflow(session, submit_dir, bd, run_id or found_run or bd.aerie.get("run_id"))
+    if parent is not None:
+        found_run = None
+    wf = _ensure_workflow(
+        session,
+        submit_dir,
+        bd,
+        None if parent is not None else run_id or found_run or bd.aerie.get("run_id"),
+        parent,
+    )
     if wf.source != "native":
         # Rows of imported runs belong to `aerie import`; tailing them again would duplicate.
         return MonitorResult(wf_id=wf.wf_id)
@@ -873,8 +889,35 @@ def monitor_run(
     prog = _read_progress(p, submit_dir, bd.dag)
     if prog is not None:
         _write_progress(p, prog)
+    _follow_sub_workflows(p)
     session.flush()
     return p.result
+
+
+def _follow_sub_workflows(p: _Pass) -> None:
+    """Monitor each SUBDAG node's own submit dir as a child workflow, and link the node's
+    instances to it (stampede's `job_instance.subwf_id`)."""
+    subs = p.s.execute(
+        select(Job.job_id, Job.submit_file).where(
+            Job.wf_id == p.wf_id, Job.type_desc.in_(("dag", "dax")), Job.submit_file.is_not(None)
+        )
+    ).all()
+    for job_id, submit_file in subs:
+        sub_dir = (p.dir / str(submit_file)).parent
+        if sub_dir == p.dir or not (sub_dir / "braindump.yml").is_file():
+            continue
+        child = monitor_run(p.s, sub_dir, parent=p.wf)
+        p.result.events += child.events
+        p.result.job_instances += child.job_instances
+        p.result.jobstates += child.jobstates
+        p.result.invocations += child.invocations
+        p.result.workflow_states += child.workflow_states
+        ji = table_of(JobInstance)
+        p.s.execute(
+            update(ji)
+            .where(ji.c.job_id == job_id, ji.c.subwf_id.is_(None))
+            .values(subwf_id=child.wf_id)
+        )
 
 
 def rows_for(session: Session, wf_id: int) -> dict[str, int]:

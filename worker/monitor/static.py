@@ -109,9 +109,13 @@ def read_static(submit_dir: Path, dag_file: str) -> StaticWorkflow:
     nodes: list[NodeSpec] = []
     edges: list[tuple[str, str]] = []
     for node in dag.nodes.values():
+        submit_file = node.submit_file
+        if node.kind == "subdag" and node.directory:
+            # the sub-workflow's DAG inside its own submit dir (SUBDAG EXTERNAL ... DIR d)
+            submit_file = f"{node.directory.rstrip('/')}/{node.submit_file}"
         spec = NodeSpec(
             name=node.name,
-            submit_file=node.submit_file,
+            submit_file=submit_file,
             type_desc=type_desc(node.name, node.kind == "subdag"),
             max_retries=node.retries,
             pre_script=_script(node.pre),

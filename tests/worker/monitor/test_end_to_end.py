@@ -12,14 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.db.models.provenance import Job, JobInstance
 from gateway.services import statistics as st
 from gateway.services.provenance import analyze, status
 from worker.monitor import monitor_run, rows_for
 
 SHARED = Path(os.environ.get("AERIE_SHARED_DIR", Path(__file__).parents[3] / ".." / "shared"))
-EXAMPLE = SHARED / "pegasus" / "examples" / "diamond-catalogs"
+EXAMPLES = SHARED / "pegasus" / "examples"
 
 pytestmark = pytest.mark.slow
 
@@ -35,16 +37,16 @@ install_wrapper(submit)
 """
 
 
-@pytest.fixture(scope="module")
-def diamond_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not EXAMPLE.is_dir():
-        pytest.fail(f"reference example missing: {EXAMPLE}")
-    base = tmp_path_factory.mktemp("e2e")
+def plan_and_run(base: Path, example: str) -> Path:
+    """Copy an example, plan it for the local site, run it with the local engine."""
+    source = EXAMPLES / example
+    if not source.is_dir():
+        pytest.fail(f"reference example missing: {source}")
     wf = base / "wf"
-    shutil.copytree(EXAMPLE, wf)
+    shutil.copytree(source, wf)
     for path in wf.iterdir():
         if path.suffix in (".yml", ".properties"):
-            path.write_text(path.read_text().replace("/EXAMPLES_DIR/diamond-catalogs", str(wf)))
+            path.write_text(path.read_text().replace(f"/EXAMPLES_DIR/{example}", str(wf)))
     submit = base / "submit"
     repo = Path(__file__).parents[3]
     env = {**os.environ, "PYTHONPATH": str(repo)}
@@ -58,6 +60,16 @@ def diamond_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return submit
+
+
+@pytest.fixture(scope="module")
+def diamond_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return plan_and_run(tmp_path_factory.mktemp("e2e"), "diamond-catalogs")
+
+
+@pytest.fixture(scope="module")
+def hierarchical_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return plan_and_run(tmp_path_factory.mktemp("e2e-h"), "hierarchical")
 
 
 def records(submit: Path) -> list[dict]:
@@ -98,3 +110,27 @@ def test_real_run_statistics_equal_its_invocation_records(db: Session, diamond_r
     assert (analysis.workflow_status, analysis.failed) == ("success", 0)
     again = monitor_run(db, diamond_run)
     assert again.events == 0 and rows_for(db, result.wf_id) == counts
+
+
+def test_sub_workflows_are_followed_and_linked(db: Session, hierarchical_run: Path) -> None:
+    result = monitor_run(db, hierarchical_run)
+    infos = st.descendants(db, result.wf_id)
+    assert [w.dax_label for w in infos] == ["outer", "inner"]
+    inner = infos[1]
+    assert inner.parent_wf_id == result.wf_id and inner.root_wf_id == result.wf_id
+    linked = db.execute(
+        select(Job.exec_job_id, JobInstance.subwf_id)
+        .join(JobInstance, JobInstance.job_id == Job.job_id)
+        .where(Job.wf_id == result.wf_id, Job.type_desc.in_(("dag", "dax")))
+    ).all()
+    assert [tuple(r) for r in linked] == [("pegasus-plan_SUB01", inner.wf_id)]
+    s = st.summary(db, result.wf_id)
+    assert (s.sub_workflows.succeeded, s.sub_workflows.total) == (1, 1)
+    inner_jobs = rows_for(db, inner.wf_id)["job"]
+    assert s.jobs.total == rows_for(db, result.wf_id)["job"] - 1 + inner_jobs
+    report = status(db, result.wf_id)
+    assert [(d.dagname, d.depth, d.state) for d in report.dags] == [
+        ("outer-0.dag", 0, "Success"),
+        ("inner-0.dag", 1, "Success"),
+    ]
+    assert monitor_run(db, hierarchical_run).events == 0
