@@ -80,8 +80,14 @@ def instance_spans(session: Session, run: Run, limit: int = 2000) -> tuple[list[
             .order_by(JobState.timestamp, JobState.jobstate_submit_seq)
         ):
             states.setdefault(inst_id, []).append((state, float(stamp)))
+    # job_submit_seq counts submissions across the workflow; a job's attempt is its rank.
+    attempt_of: dict[int, int] = {}
+    seen_jobs: dict[str, int] = {}
+    for inst_id, _seq, name, _type in sorted(rows, key=lambda r: r[1]):
+        seen_jobs[name] = seen_jobs.get(name, 0) + 1
+        attempt_of[inst_id] = seen_jobs[name]
     spans = []
-    for inst_id, seq, name, type_ in rows:
+    for inst_id, _seq, name, type_ in rows:
         seen = states.get(inst_id, [])
         submitted = next((t for s, t in seen if s in _SUBMIT), seen[0][1] if seen else None)
         started = next((t for s, t in seen if s in _EXECUTE), None)
@@ -97,6 +103,8 @@ def instance_spans(session: Session, run: Run, limit: int = 2000) -> tuple[list[
             outcome = "running"
         else:
             outcome = "queued"
-        spans.append(InstanceSpan(name, type_, seq, submitted, started, ended, outcome))
+        spans.append(
+            InstanceSpan(name, type_, attempt_of[inst_id], submitted, started, ended, outcome)
+        )
     spans.sort(key=lambda s: (s.submitted or s.started or float("inf"), s.job, s.attempt))
     return spans[:limit], total
