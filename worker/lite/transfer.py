@@ -296,6 +296,46 @@ def _urls(entry: dict[str, Any], key: str, where: str) -> list[str]:
     return urls
 
 
+def _copy_entry(
+    src_urls: list[str], dest_urls: list[str], name: str, here: str
+) -> tuple[str, int, str | None]:
+    """Deliver one file to every destination; returns a local path holding its content (for
+    checksums), the bytes, and a temporary directory the caller removes afterwards.
+
+    ``symlink://`` destinations link to a local source; when every source is remote the file is
+    copied there instead (a link into a temporary download would dangle).
+    """
+    local_src = next(
+        (p for u in src_urls if (p := local_path(u)) is not None and os.path.exists(p)), None
+    )
+    tmpdir: str | None = None
+    local_copy: str | None = None
+    size = 0
+    for url in dest_urls:
+        path = local_path(url)
+        if url.startswith("symlink://") and local_src is not None:
+            size = put(local_src, url)
+            local_copy = local_copy or local_src
+        elif path is not None:  # file://, or symlink:// of a remote source
+            if local_copy is not None and not url.startswith("symlink://"):
+                size = put(local_copy, url)
+            else:
+                _, size = fetch_first(src_urls, path)
+            local_copy = local_copy or path
+        else:  # scp://, s3://…: upload from a local copy
+            if local_copy is None:
+                if local_src is not None:
+                    local_copy = local_src
+                else:
+                    tmpdir = os.path.join(here, f".aerie-transfer-{os.getpid()}")
+                    local_copy = os.path.join(tmpdir, os.path.basename(name))
+                    fetch_first(src_urls, local_copy)
+            size = put(local_copy, url)
+    if local_copy is None:
+        raise TransferError("no destination URL")
+    return local_copy, size, tmpdir
+
+
 def run_in_file(path: str) -> dict[str, Any]:
     """Carry out a Pegasus ``.in`` transfer list; returns counts and the checksums it made.
 
@@ -344,26 +384,8 @@ def run_in_file(path: str) -> dict[str, Any]:
         dest_urls = _urls(entry, "dest_urls", where)
         tmpdir = None
         try:
-            first = dest_urls[0]
-            first_path = local_path(first)
-            if first_path is not None and not first.startswith("symlink://"):
-                _, size = fetch_first(src_urls, first_path)
-                local_copy = first_path
-                rest = dest_urls[1:]
-            else:
-                # Remote or symlink destination: stage through a local source if there is one.
-                local_src = next((p for u in src_urls if (p := local_path(u)) is not None), None)
-                if local_src is None:
-                    tmpdir = os.path.join(here, f".aerie-transfer-{os.getpid()}")
-                    local_copy = os.path.join(tmpdir, os.path.basename(str(lfn or "file")))
-                    fetch_first(src_urls, local_copy)
-                else:
-                    local_copy = local_src
-                size = 0
-                rest = dest_urls
-            for url in rest:
-                size = put(local_copy, url)
-        except TransferError as exc:
+            local_copy, size, tmpdir = _copy_entry(src_urls, dest_urls, str(lfn or "file"), here)
+        except (TransferError, OSError) as exc:
             raise TransferError(f"{where} (lfn {lfn}): {exc}") from exc
         stats["files"] += 1
         stats["bytes"] += size

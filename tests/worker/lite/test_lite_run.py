@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import json
 import os
 import signal
 import socket
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -209,28 +206,6 @@ def test_stage_in_and_out_by_file_urls(run_job, tmp_path: Path) -> None:
     rec = res.record
     assert rec["stage_in"]["files"] == 2 and rec["stage_out"]["files"] == 1
     assert rec["outputs"][0]["sha256"] == sha(b"payloadpayload")
-
-
-@pytest.fixture
-def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *a):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_stage_in_over_http_with_fallback(run_job, http_root) -> None:

@@ -154,3 +154,23 @@ def test_register_rejects_a_malformed_line(lite, tmp_path: Path) -> None:
     assert res.returncode == 1
     assert "r.in:2:" in res.stderr
     assert not (tmp_path / "out.rc").exists()
+
+
+def test_remote_source_to_symlink_destination_is_copied(lite, tmp_path: Path, http_root) -> None:
+    url, root = http_root
+    (root / "f.a").write_bytes(b"over http")
+    dest = tmp_path / "staging" / "f.a"
+    in_file = _write_in(
+        tmp_path / "si.in",
+        [
+            {"type": "transfer", "lfn": "f.a", "id": 1, "generate_checksum": True,
+             "src_urls": [{"site_label": "web", "url": f"{url}/f.a"}],
+             "dest_urls": [{"site_label": "local", "url": f"symlink://{dest}"}]},
+        ],
+    )  # fmt: skip
+    res = lite("transfer", in_file.name, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert not dest.is_symlink() and dest.read_bytes() == b"over http"
+    meta = json.loads((tmp_path / "si.meta").read_text())
+    assert meta[0]["_attributes"]["checksum.value"] == hashlib.sha256(b"over http").hexdigest()
+    assert not list(tmp_path.glob(".aerie-transfer-*"))
