@@ -352,3 +352,46 @@ def test_many_ready_local_jobs_respect_the_local_limit(dagdir: DagDir, tmp_path:
     config = EngineConfig(cpus=1, memory_mb=512, max_local=3, scratch_root=tmp_path / "s")
     assert run(dag, config).exit_code == 0
     assert len(d.starts()) == 40 and d.max_concurrency() <= 3
+
+
+def test_noop_dir_done_defer_and_always_run_post(
+    dagdir: DagDir, engine_config: EngineConfig
+) -> None:
+    d = dagdir
+    sub = d.root / "sub"
+    sub.mkdir()
+    (sub / "here.sub").write_text(
+        f"universe = local\nexecutable = /bin/sh\n"
+        f"arguments = \"-c 'pwd > {d.root}/pwd.txt'\"\nqueue\n"
+    )
+    counter = d.root / "defer.count"
+    (d.root / "defer.sh").write_text(
+        f'#!/bin/sh\necho x >> {counter}\ntest "$(wc -l < {counter})" -ge 3 && exit 0\nexit 7\n'
+    )
+    (d.root / "defer.sh").chmod(0o755)
+    (d.root / "show.sh").write_text(f'#!/bin/sh\necho "$@" >> {d.root}/show.txt\nexit 0\n')
+    (d.root / "show.sh").chmod(0o755)
+    (d.root / "dagman.config").write_text("DAGMAN_ALWAYS_RUN_POST = True\n")
+    for n in ("old", "never"):
+        d.sub(f"{n}.sub", f"{n} {d.root}")
+    dag = d.dag(
+        "CONFIG dagman.config\n"
+        "JOB here here.sub DIR sub\n"
+        "JOB skip never.sub NOOP\n"
+        "SCRIPT POST skip show.sh noop $RETURN\n"
+        "JOB old old.sub DONE\n"
+        "JOB deferred never.sub NOOP\n"
+        "SCRIPT DEFER 7 0 PRE deferred defer.sh\n"
+        "JOB prefail never.sub\n"
+        "SCRIPT PRE prefail /bin/false\n"
+        "SCRIPT POST prefail show.sh post $RETURN $PRE_SCRIPT_RETURN\n"
+    )
+    result = run(dag, engine_config)
+    assert result.exit_code == 0, "the POST of prefail decides, and it succeeds"
+    assert (d.root / "pwd.txt").read_text().strip() == str(sub), "JOB ... DIR runs there"
+    assert d.starts() == [], "NOOP, DONE and PRE-failed nodes never run their job"
+    assert counter.read_text().count("x") == 3, "DEFER re-ran the PRE script until it passed"
+    assert sorted((d.root / "show.txt").read_text().splitlines()) == [
+        "noop 0",
+        "post -1004 1",
+    ]

@@ -649,7 +649,9 @@ class DagRun:
 
     def _record_pid(self, pid: int) -> None:
         if self.procs_file is not None:
+            # Flushed at once: an engine killed right after this spawn must still know its child.
             self.procs_file.write(f"{pid} {proc.process_start_time(pid)}\n")
+            self.procs_file.flush()
 
     def _start_script(self, run: NodeRun, script: Script, kind: str) -> None:
         node = run.node
