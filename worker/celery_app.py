@@ -32,6 +32,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 def create_celery_app(settings: Settings) -> Celery:
     """A Celery app configured from `settings`, with every task module imported."""
     app = Celery("aerie", set_as_current=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
     app.conf.update(
         broker_url=settings.redis_url or "memory://",
         result_backend=None,
