@@ -196,6 +196,14 @@ def _has_aerie(stdout: str) -> bool:
     return '"type": "aerie.' in stdout or '"type":"aerie.' in stdout
 
 
+def _first_error(stdout: str) -> str | None:
+    """The wrapper's own account of a failure, to say more than DAGMan's exit code does."""
+    for r in inv.parse_lines(stdout):
+        if r.get("failed_step") and r.get("error"):
+            return str(r["error"])
+    return None
+
+
 def judge_text(
     stdout: str,
     stderr: str = "",
@@ -208,7 +216,9 @@ def judge_text(
     """The verdict on one attempt's stdout/stderr: returns the app exit code or raises JobFailed."""
     app: int | None = dagman_status
     if dagman_status is not None and dagman_status != 0:
-        raise JobFailed(f"dagman reported non-zero exitcode: {dagman_status}")
+        reason = f"dagman reported non-zero exitcode: {dagman_status}"
+        why = _first_error(stdout) if _has_aerie(stdout) else None
+        raise JobFailed(f"{reason} ({why})" if why else reason)
     if check_invocations and not stdout:
         raise JobFailed("Empty stdout")
     fails = [unquote_message(m) for m in failure_messages]

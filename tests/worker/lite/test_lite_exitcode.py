@@ -171,6 +171,21 @@ def test_rotation_meta_and_cache_meta_from_a_real_run(run_job, lite, tmp_path: P
     assert "dagman reported non-zero exitcode: 1" in logs[1]["std_err"]
 
 
+def test_nonzero_return_carries_the_wrappers_reason(run_job, lite, tmp_path: Path) -> None:
+    res = run_job({**_py_exit(5)})
+    (tmp_path / "j.out").write_text(res.stdout)
+    post = lite("exitcode", "-r", str(res.returncode), "j.out", cwd=tmp_path)
+    assert post.returncode == 1
+    assert "dagman reported non-zero exitcode: 5 (exec:" in post.stderr
+    assert "exited with code 5" in post.stderr
+
+
+def _py_exit(code: int) -> dict:
+    import sys
+
+    return {"executable": sys.executable, "arguments": ["-c", f"raise SystemExit({code})"]}
+
+
 def test_missing_out_file_is_a_failure(lite, tmp_path: Path) -> None:
     res = lite("exitcode", "nothing.out", cwd=tmp_path)
     assert res.returncode == 1 and "nothing.out does not exist" in res.stderr
