@@ -10,6 +10,7 @@ language on top of the DAG they belong to. Errors name the file and line.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,7 @@ class Dag:
     node_status_file: NodeStatusFileSpec | None = None
     config: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    edges: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     @property
     def directory(self) -> Path:
@@ -194,15 +196,19 @@ class _Parser:
 
     def run(self) -> list[str]:
         text = _read(self.path, self.path, 0)
+        handlers: dict[str, Callable[[int, str, list[str]], None]] = {}
         for lineno, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
-            if not line or line.startswith("#"):
+            if not line or line[0] == "#":
                 continue
             words = line.split()
             keyword = words[0].upper()
-            handler = getattr(self, "_cmd_" + keyword.replace("-", "_").lower(), None)
+            handler = handlers.get(keyword)
             if handler is None:
-                raise DagSyntaxError(self.path, lineno, f"unknown DAG command {words[0]!r}")
+                handler = getattr(self, "_cmd_" + keyword.replace("-", "_").lower(), None)
+                if handler is None:
+                    raise DagSyntaxError(self.path, lineno, f"unknown DAG command {words[0]!r}")
+                handlers[keyword] = handler
             handler(lineno, line, words)
         for lineno, words in self.all_nodes:
             for name in self.defined:
@@ -307,6 +313,26 @@ class _Parser:
 
     # -- edges -----------------------------------------------------------------------
     def _cmd_parent(self, lineno: int, line: str, words: list[str]) -> None:
+        if len(words) == 4 and words[2].upper() == "CHILD" and not self._splices:
+            # The planner's form, one edge per line: skip the general path.
+            nodes = self.dag.nodes
+            p, c = self.prefix + words[1], self.prefix + words[3]
+            pnode, cnode = nodes.get(p), nodes.get(c)
+            if (
+                pnode is not None
+                and cnode is not None
+                and p != c
+                and "final"
+                not in (
+                    pnode.kind,
+                    cnode.kind,
+                )
+            ):
+                if (p, c) not in self.dag.edges:
+                    self.dag.edges.add((p, c))
+                    pnode.children.append(c)
+                    cnode.parents.append(p)
+                return
         upper = [w.upper() for w in words]
         if "CHILD" not in upper:
             raise self._err(lineno, "PARENT line without CHILD")
@@ -322,7 +348,8 @@ class _Parser:
             for c in child_nodes:
                 if p == c:
                     raise self._err(lineno, f"node {p!r} cannot be its own parent")
-                if c not in pnode.children:
+                if (p, c) not in self.dag.edges:
+                    self.dag.edges.add((p, c))
                     pnode.children.append(c)
                     self.dag.nodes[c].parents.append(p)
 
@@ -424,7 +451,9 @@ class _Parser:
             name = match.group(1)
             if name.lower().startswith("queue"):
                 raise self._err(lineno, f"VARS name {name!r} may not start with 'queue'")
-            value = re.sub(r"\\(.)", r"\1", match.group(2))
+            value = match.group(2)
+            if "\\" in value:
+                value = re.sub(r"\\(.)", r"\1", value)
             node.vars = [v for v in node.vars if v[0] != name]
             node.vars.append((name, value, mode))
             found = True
