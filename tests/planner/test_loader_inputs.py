@@ -148,6 +148,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make 'big' mean a few KB and a chunk 7 jobs, so the chunked path runs on small data."""
     monkeypatch.setattr(loader, "_CHUNKED_MIN_CHARS", 1000)
     monkeypatch.setattr(loader, "_CHUNK_JOBS", 7)
+    monkeypatch.setattr(loader, "_BIG_BLOCK", 500)
 
 
 def test_chunked_loading_gives_the_same_workflow(small_chunks: None, tmp_path: Path) -> None:
