@@ -45,3 +45,9 @@ def test_unknown_engine_and_missing_dag_are_clear_errors(tmp_path: Path) -> None
         get_engine("slurm")
     with pytest.raises(EngineError, match=r"expected exactly one \*\.dag file, found none"):
         get_engine("local").submit(tmp_path)
+
+
+def test_a_dag_that_does_not_parse_is_refused_at_submit(tmp_path: Path) -> None:
+    (tmp_path / "bad.dag").write_text("JOB A a.sub\nPRIORITY A high\n")
+    with pytest.raises(EngineError, match=r"did not start: .*bad.dag:2: PRIORITY must be"):
+        get_engine("local").submit(tmp_path)

@@ -13,6 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers with arbitrary uids)
+        return str(os.getuid())
+
+
 def host_memory_mb() -> int:
     """MemTotal from /proc/meminfo, in MB (a conservative 1024 when unreadable)."""
     try:
@@ -54,7 +61,7 @@ class EngineConfig:
     table_interval_seconds: float = 1.0
     inprocess_wrapper: bool = True
     inline_post: bool = True
-    user: str = field(default_factory=getpass.getuser)
+    user: str = field(default_factory=lambda: _user_name())
 
     def resolve(self, dag_config: dict[str, str], submit_dir: Path | None = None) -> EngineConfig:
         """Fill every `None` from the DAG's CONFIG knobs, then from host defaults."""
