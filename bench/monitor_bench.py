@@ -130,6 +130,33 @@ def backend_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def append_attempts(root: Path, count: int) -> None:
+    """Another attempt of the first `count` jobs, appended as an engine would while running."""
+    prefix = "bench-0"
+    t = T0 + 10_000_000
+    with open(root / f"{prefix}.dag.nodes.log", "a") as log, open(root / "jobstate.log", "a") as js:
+        for i in range(count):
+            name = f"task_ID{i:07d}"
+            k = 2 if i % 10 == 0 else 1
+            c = f"{9_000_000 + i:03d}.000.000"
+            ex, end = t + 1.0, t + 6.5
+            log.write(
+                f"000 ({c}) {stamp(t)} Job submitted from host: <127.0.0.1:0>\n"
+                f"    DAG Node: {name}\n...\n"
+                f"001 ({c}) {stamp(ex)} Job executing on host: <127.0.0.1:0>\n...\n"
+                f"005 ({c}) {stamp(end)} Job terminated.\n"
+                f"\t(1) Normal termination (return value 0)\n{RUSAGE}...\n"
+                f"016 ({c}) {stamp(end + 1)} POST Script terminated.\n"
+                f"\t(1) Normal termination (return value 0)\n    DAG Node: {name}\n...\n"
+            )
+            js.write(f"{int(end + 0.5)} {name} POST_SCRIPT_STARTED {9_000_000 + i}.0 local - 0\n")
+            folder = root / f"{i // 50 // 254:02X}/{i // 50 % 254:02X}"
+            (folder / f"{name}.out.{k:03d}").write_text(
+                (folder / f"{name}.out.000").read_text().replace('"exitcode": 1', '"exitcode": 0')
+            )
+            t = end + 2
+
+
 def fresh_database(url: str | None) -> tuple[str, str | None]:
     if url:
         return url, None
@@ -182,6 +209,11 @@ def main() -> None:
             with session_scope(db.sessions) as session:
                 again = monitor_run(session, root)
             dt_again = time.perf_counter() - t1
+            append_attempts(root, 100)
+            t2 = time.perf_counter()
+            with session_scope(db.sessions) as session:
+                tail = monitor_run(session, root)
+            dt_tail = time.perf_counter() - t2
         backend = make_url(url).get_backend_name()
         print(f"backend            : {backend}")
         print(f"events consumed    : {result.events}")
@@ -196,6 +228,10 @@ def main() -> None:
         print(f"load average       : {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"rows               : {counts}")
         print(f"idle re-run        : {dt_again:.3f} s, {again.events} events")
+        print(
+            f"incremental pass   : {dt_tail:.3f} s for {tail.events} new events "
+            f"({tail.job_instances} new attempts) on top of {counts['job_instance']} instances"
+        )
         db.dispose()
     finally:
         if dbname:

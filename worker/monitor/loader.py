@@ -184,14 +184,16 @@ class _Pass:
             or 0
         )
 
-    def load_instances(self) -> None:
-        js = table_of(JobState)
+    def load_instances(self, sched_ids: set[str], nodes: set[str]) -> None:
+        """The instances earlier passes wrote, as far as this pass's records can touch them.
+
+        Every instance is listed (cheap: no join) for attempt numbering and condor-id lookups;
+        state details (next jobstate number, EXECUTE/TERMINATED/POST times) are aggregated only
+        for the instances the new records name, so an incremental pass over a big run reads a
+        handful of jobstate rows instead of all of them.
+        """
         ji = table_of(JobInstance)
-
-        def at(state: str) -> Any:
-            return func.max(case((js.c.state == state, js.c.timestamp), else_=None))
-
-        q = (
+        rows = self.s.execute(
             select(
                 ji.c.job_instance_id,
                 ji.c.job_id,
@@ -201,20 +203,13 @@ class _Pass:
                 ji.c.exitcode,
                 ji.c.local_duration,
                 ji.c.site,
-                func.coalesce(func.max(js.c.jobstate_submit_seq), 0),
-                at("EXECUTE"),
-                at("JOB_TERMINATED"),
-                at("POST_SCRIPT_STARTED"),
-                at("PRE_SCRIPT_STARTED"),
-                func.max(case((js.c.state == "SUBMIT", 1), else_=0)),
             )
             .join(Job, Job.job_id == ji.c.job_id)
-            .outerjoin(js, js.c.job_instance_id == ji.c.job_instance_id)
             .where(Job.wf_id == self.wf_id)
-            .group_by(ji.c.job_instance_id, Job.exec_job_id)
             .order_by(ji.c.job_submit_seq)
-        )
-        for r in self.s.execute(q):
+        ).all()
+        by_id: dict[int, _Inst] = {}
+        for r in rows:
             node = r[2]
             inst = _Inst(
                 id=r[0],
@@ -226,19 +221,41 @@ class _Pass:
                 exitcode=r[5],
                 local_duration=r[6],
                 site=r[7],
-                next_state=int(r[8]) + 1,
-                execute_ts=r[9],
-                terminate_ts=r[10],
-                post_start_ts=r[11],
-                pre_start_ts=r[12],
-                submitted=bool(r[13]),
             )
-            inst.pending_pre = inst.pre_start_ts is not None and not inst.submitted
+            by_id[r[0]] = inst
             self.tries[node] = inst.try_index + 1
             self.last[node] = inst
             if inst.sched_id:
                 self.by_sched[inst.sched_id] = inst
             self.next_seq = max(self.next_seq, inst.seq + 1)
+        wanted = {self.by_sched[s].id for s in sched_ids if s in self.by_sched}
+        wanted |= {self.last[n].id for n in nodes if n in self.last}
+        js = table_of(JobState)
+
+        def at(state: str) -> Any:
+            return func.max(case((js.c.state == state, js.c.timestamp), else_=None))
+
+        ids = sorted(i for i in wanted if i is not None)
+        for chunk in _chunks(ids, 1000):
+            for r in self.s.execute(
+                select(
+                    js.c.job_instance_id,
+                    func.max(js.c.jobstate_submit_seq),
+                    at("EXECUTE"),
+                    at("JOB_TERMINATED"),
+                    at("POST_SCRIPT_STARTED"),
+                    at("PRE_SCRIPT_STARTED"),
+                    func.max(case((js.c.state == "SUBMIT", 1), else_=0)),
+                )
+                .where(js.c.job_instance_id.in_(chunk))
+                .group_by(js.c.job_instance_id)
+            ):
+                inst = by_id[r[0]]
+                inst.next_state = int(r[1] or 0) + 1
+                inst.execute_ts, inst.terminate_ts = r[2], r[3]
+                inst.post_start_ts, inst.pre_start_ts = r[4], r[5]
+                inst.submitted = bool(r[6])
+                inst.pending_pre = inst.pre_start_ts is not None and not inst.submitted
 
     # ---- applying records ------------------------------------------------------------------
     def _new_instance(self, node: str) -> _Inst | None:
@@ -863,7 +880,10 @@ def monitor_run(
     p.result.events = len(events) + len(lines)
 
     if events or lines:
-        p.load_instances()
+        p.load_instances(
+            {e.sched_id for e in events} | {line.value for line in lines if line.value},
+            {e.node for e in events if e.node} | {line.node for line in lines},
+        )
         merged: list[tuple[float, int, int, Any]] = []
         for i, e in enumerate(events):
             merged.append((e.timestamp, 1, i, e))
