@@ -189,7 +189,7 @@ def locate(problems: Sequence[Problem], texts: Mapping[str, str] | None = None) 
     """
     todo: dict[str, list[int]] = {}
     for i, p in enumerate(problems):
-        if p.line is None and p.file:
+        if p.line is None and p.file and p.path:
             todo.setdefault(p.file, []).append(i)
     if not todo:
         return list(problems)
