@@ -405,15 +405,13 @@ class CodeGen:
         return q
 
     def _meta_parents(self, task: Task) -> list[str]:
-        node = task.node
-        assert node is not None
-        names = list(self.res.meta_parents.get(task, ()))
+        """Transfer and compute parents whose ``.meta`` (checksums) the job must receive."""
+        names = dict(self.res.meta_parents.get(task, {}))
         for p in task.parents:
-            if p.node is not None and p.node.type is JobType.COMPUTE and p.node.name not in names:
-                names.append(p.node.name)
-        return names
-
-    # ------------------------------------------------------------------ sub-workflows
+            pnode = p.node
+            if pnode is not None and pnode.type is JobType.COMPUTE:
+                names[pnode.name] = None
+        return list(names)
 
     def subdag(self, task: Task) -> None:
         node = task.node

@@ -39,11 +39,14 @@ def build(state: PlanState, workflow: Workflow) -> None:
         for task in tasks.values():
             for use in task.outputs:
                 producer.setdefault(use.lfn, task)
+        get = producer.get
         for task in tasks.values():
+            parents = task.parents
             for use in task.inputs:
-                src = producer.get(use.lfn)
+                src = get(use.lfn)
                 if src is not None and src is not task:
-                    link(src, task)
+                    src.children[task] = None
+                    parents[src] = None
 
     assign_levels(list(tasks.values()))
 

@@ -73,7 +73,8 @@ class StagingResult:
     placed: dict[tuple[str, str], str] = field(default_factory=dict)
     # (staging site, lfn) → names of nodes that read it there
     readers: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
-    meta_parents: dict[Task, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # consumer → transfer nodes whose .meta it receives (an ordered set)
+    meta_parents: dict[Task, dict[str, None]] = field(default_factory=lambda: defaultdict(dict))
     create_dir: dict[str, str] = field(default_factory=dict)
     executable: dict[Task, str] = field(default_factory=dict)
     image_lfn: dict[Task, str] = field(default_factory=dict)
@@ -127,11 +128,14 @@ def make_nodes(state: PlanState) -> list[Task]:
                 cluster_size=len(t.members) if t.members else 1,
             )
         )
+    children = wf.children
     for t in order:
-        assert t.node is not None
-        for c in t.children:
-            assert c.node is not None
-            wf.add_edge(t.node.name, c.node.name)
+        if t.children:
+            assert t.node is not None
+            kids = children.setdefault(t.node.name, {})
+            for c in t.children:
+                assert c.node is not None
+                kids[c.node.name] = None
     return order
 
 
@@ -237,16 +241,27 @@ def stage(state: PlanState, order: list[Task]) -> StagingResult:
             hit = rc_cache[lfn] = state.catalogs.replica(lfn)
         return hit
 
+    produced_plans: dict[str, InputPlan] = {}  # one shared (read-only) plan per produced file
+    readers = res.readers
     for t in order:
         plans: list[InputPlan] = []
         res.inputs[t] = plans
         staged_lfns: list[tuple[str, str, str | None, bool, str]] = []
+        assert t.node is not None
+        tname = t.node.name
+        tsite = t.staging_site
         for u in t.inputs:
-            src = producers.get(u.lfn)
+            lfn = u.lfn
+            src = producers.get(lfn)
             if src is not None and src is not t:
-                plans.append(InputPlan(lfn=u.lfn, via_condor=True))
-                if src.staging_site != t.staging_site:
-                    inter.append((src, t, u.lfn))
+                plan = produced_plans.get(lfn)
+                if plan is None:
+                    plan = produced_plans[lfn] = InputPlan(lfn=lfn, via_condor=True)
+                plans.append(plan)
+                if src.staging_site != tsite:
+                    inter.append((src, t, lfn))
+                else:
+                    readers[(tsite, lfn)].append(tname)
                 continue
             pfns, sha = replica(u.lfn)
             if not pfns:
@@ -336,20 +351,13 @@ def stage(state: PlanState, order: list[Task]) -> StagingResult:
             assert t.node is not None
             wf.add_edge(placer, t.node.name)
             res.readers[(site, lfn)].append(t.node.name)
-            if placer not in res.meta_parents[t]:
-                res.meta_parents[t].append(placer)
+            res.meta_parents[t][placer] = None
 
     # files produced by jobs are placed on their producer's staging site
     for t in order:
         assert t.node is not None
         for u in t.outputs:
             res.placed.setdefault((t.staging_site, u.lfn), t.node.name)
-    for t in order:
-        assert t.node is not None
-        for u in t.inputs:
-            src = producers.get(u.lfn)
-            if src is not None and src is not t and src.staging_site == t.staging_site:
-                res.readers[(t.staging_site, u.lfn)].append(t.node.name)
 
     # inter-site transfers: producer's staging site → consumer's staging site
     counters: dict[str, int] = defaultdict(int)
@@ -381,7 +389,7 @@ def stage(state: PlanState, order: list[Task]) -> StagingResult:
             inter_done[key] = name
         wf.add_edge(name, t.node.name)
         res.readers[key].append(t.node.name)
-        res.meta_parents[t].append(name)
+        res.meta_parents[t][name] = None
     return res
 
 
