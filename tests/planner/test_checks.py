@@ -195,6 +195,7 @@ def test_many_problems_are_capped_per_rule() -> None:
     found = check(wf)
     assert len(found) == MAX_PER_RULE + 1
     assert found[-1].message == "… and 7 more unknown-transformation problems"
+    assert found[-1].line is None and found[-1].path == ""
 
 
 def test_every_kind_of_problem_at_once_through_load_inputs(write_yaml: WriteYaml) -> None:
