@@ -15,6 +15,7 @@ Everything here is pure computation; ``planner.write`` puts the result on disk.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import random
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from planner import braindump
 from planner.dag import ExecutableWorkflow, JobType, SubDag
+from planner.errors import PlanningError
 from planner.passes import cleanup, cluster, codegen, dagman, graph, reuse, sites, staging
 from planner.passes.catalog import Catalogs
 from planner.passes.errors import fail
@@ -154,6 +156,16 @@ def plan(
             site_catalogs=site_catalogs,
             properties=properties,
         )
+    except PlanningError as exc:
+        if options.workflow_file:
+            # problems about jobs and dependencies are problems of the workflow file
+            exc.problems = [
+                dataclasses.replace(p, file=options.workflow_file)
+                if p.file is None and p.path.startswith("job")
+                else p
+                for p in exc.problems
+            ]
+        raise
     finally:
         if was_enabled:
             gc.enable()

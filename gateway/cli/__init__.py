@@ -40,6 +40,9 @@ def _register() -> None:
     from gateway.cli import validate
 
     main.add_command(validate.validate)
+    from gateway.cli import plan
+
+    main.add_command(plan.plan)
 
 
 _register()
