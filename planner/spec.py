@@ -3,14 +3,17 @@
 The document format is the contract between users (or `Pegasus.api`) and the planner, so these
 models follow the JSON schemas in `shared/pegasus/schemas/` closely (SPEC.md §1) and reject what the
 schemas reject: unknown keys fail (`extra="forbid"`, the schemas' `additionalProperties: false`),
-except vendor keys starting with `x-` wherever the schema allows them. They are Pydantic v2 models
-because pydantic-core validates a whole document in one pass and reports *every* problem with its
-location, which the loader turns into `file:line: path: message` lines.
+except vendor keys starting with `x-` wherever the schema allows them. They are frozen, slotted
+Pydantic v2 dataclasses: pydantic-core validates a whole document in one pass and reports *every*
+problem with its location (which the loader turns into `file:line: path: message` lines), and
+dataclasses build ~2.5x faster and smaller than `BaseModel`s, which matters at a million `Use`s.
 
 Field names are snake_case in Python and the YAML spelling is the alias (`stage_out` ↔ `stageOut`).
 Documents are validated by alias only (`planner.loader`), so YAML must use the schema's spelling;
-Python code may build models by field name. All models are frozen: the spec is the user's input,
-and planning passes derive new structures from it rather than editing it.
+Python code may build models by field name (`Use(lfn="f", type="input", stage_out=False)`). All
+models are frozen, and `metadata` mappings are read-only: the spec is the user's input, and
+planning passes derive new structures from it rather than editing it. Equal file names and
+arguments are one interned string object.
 
 Model map (YAML key → class):
 
@@ -109,12 +112,6 @@ def _number_to_str(value: Any) -> Any:
     """YAML has no way to say "this number is text"; the schemas accept string|number here."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    return value
-
-
-def _numbers_to_str_list(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_number_to_str(v) for v in value]
     return value
 
 
