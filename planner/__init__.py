@@ -20,7 +20,33 @@ if TYPE_CHECKING:
     from planner.compile import PlanOptions
     from planner.dag import ExecutableWorkflow
 
-__all__ = ["PlanOptions", "plan", "write"]
+__all__ = [
+    "PlanInputs",
+    "PlanOptions",
+    "PlannerError",
+    "PlanningError",
+    "Problem",
+    "SpecError",
+    "check",
+    "load_inputs",
+    "load_workflow",
+    "loads_workflow",
+    "plan",
+    "write",
+]
+
+_INPUT_API = {
+    "PlanInputs": "planner.inputs",
+    "load_inputs": "planner.inputs",
+    "check": "planner.checks",
+    "load_workflow": "planner.loader",
+    "loads_workflow": "planner.loader",
+    "PlannerError": "planner.errors",
+    "PlanningError": "planner.errors",
+    "Problem": "planner.errors",
+    "SpecError": "planner.errors",
+}
+"""Input side (loading and checking), imported on first use like the rest of this module."""
 
 
 def plan(inputs: Any, options: PlanOptions, **kwargs: Any) -> ExecutableWorkflow:
@@ -58,4 +84,8 @@ def __getattr__(name: str) -> Any:
         from planner.compile import PlanOptions
 
         return PlanOptions
+    if name in _INPUT_API:
+        import importlib
+
+        return getattr(importlib.import_module(_INPUT_API[name]), name)
     raise AttributeError(name)
