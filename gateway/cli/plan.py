@@ -189,7 +189,7 @@ def plan(
         "data_configuration": ew.data_configuration,
         "jobs": counts,
         "total_jobs": len(ew.nodes),
-        "deleted_tasks": ew.metrics["wf_metrics"]["deleted_tasks"],  # type: ignore[index]
+        "deleted_tasks": ew.metrics["wf_metrics"]["deleted_tasks"],
         "seconds": {
             "load": round(t1 - t0, 3),
             "plan": round(t2 - t1, 3),
