@@ -20,13 +20,21 @@ from typing import IO
 SUBMIT_HOST = "<127.0.0.1:0?alias=localhost>"
 
 
+_last_second = -1
+_last_text = ""
+
+
 def format_timestamp(epoch: float) -> str:
     """UTC ISO form with milliseconds and `Z`, exactly as HTCondor writes with SUB_SECOND,UTC."""
+    global _last_second, _last_text
     whole = int(epoch)
     millis = int(round((epoch - whole) * 1000))
     if millis == 1000:
         whole, millis = whole + 1, 0
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    if whole != _last_second:  # many events share a second: format the date part once
+        _last_second = whole
+        _last_text = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole))
+    return f"{_last_text}.{millis:03d}Z"
 
 
 def format_duration(seconds: float) -> str:

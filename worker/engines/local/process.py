@@ -24,6 +24,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 MainFunction = Callable[[list[str]], int]
 
@@ -198,13 +199,19 @@ def _child(
         os._exit(code)
 
 
+_sink: TextIO | None = None
+
+
 def call_inline(main: MainFunction, argv: list[str], cwd: Path) -> int:
     """Run the job wrapper's `main` inside the engine (no process at all): for the POST
     verdict, which only reads a few files. Output is discarded like a script's; any exception
     counts as exit status 1."""
+    global _sink
     saved_cwd = os.getcwd()
     saved_out, saved_err = sys.stdout, sys.stderr
-    sink = open(os.devnull, "w")  # noqa: SIM115
+    if _sink is None:
+        _sink = open(os.devnull, "w")  # noqa: SIM115 - kept open for the engine's lifetime
+    sink = _sink
     try:
         os.chdir(cwd)
         sys.stdout = sys.stderr = sink
@@ -216,7 +223,7 @@ def call_inline(main: MainFunction, argv: list[str], cwd: Path) -> int:
             return 1
     finally:
         sys.stdout, sys.stderr = saved_out, saved_err
-        sink.close()
+        sink.flush()
         os.chdir(saved_cwd)
 
 

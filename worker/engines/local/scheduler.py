@@ -459,7 +459,7 @@ class DagRun:
             limit = self.dag.maxjobs.get(category)
             if limit and self.category_running[category] >= limit:
                 return "category"
-        hint = self.request_hints.get(node.submit_file)
+        hint = self.request_hints.get(node.name) or self.request_hints.get(node.submit_file)
         if hint is not None and self._cannot_start(*hint):
             return "full" if self.free_cpus <= 0 else "blocked"
         macros = {
@@ -494,12 +494,8 @@ class DagRun:
         except SubmitFileError as exc:
             self._submit_failed(run, str(exc))
             return "started"
-        self.request_hints[node.submit_file] = (
-            spec.uses_slot,
-            spec.request_cpus,
-            spec.request_memory_mb,
-            spec.request_gpus,
-        )
+        hint = (spec.uses_slot, spec.request_cpus, spec.request_memory_mb, spec.request_gpus)
+        self.request_hints[node.name] = self.request_hints[node.submit_file] = hint
         if spec.uses_slot:
             too_big = (
                 spec.request_cpus > (self.cfg.cpus or 0)
