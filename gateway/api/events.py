@@ -24,7 +24,8 @@ from gateway.db.session import Database
 from gateway.db.states import TERMINAL, RunState
 from gateway.deps import SessionDep, SettingsDep
 from gateway.services import run_events
-from gateway.services.runs import get_run_for_user_or_404, status_counts
+from gateway.services.run_layout import status_counts
+from gateway.services.runs import get_run_for_user_or_404
 from gateway.settings import Settings
 
 router = APIRouter(prefix="/workflows/{run_id}", tags=["workflows"], responses=ERRORS)

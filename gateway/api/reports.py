@@ -12,7 +12,8 @@ from gateway.deps import SessionDep
 from gateway.errors import Conflict
 from gateway.schemas.runs import Graph
 from gateway.services import provenance, run_details, statistics, statistics_text
-from gateway.services.runs import get_run_for_user_or_404, root_workflow
+from gateway.services.run_layout import root_workflow
+from gateway.services.runs import get_run_for_user_or_404
 
 router = APIRouter(prefix="/workflows/{run_id}", tags=["reports"], responses=ERRORS)
 

@@ -21,6 +21,7 @@ from gateway.deps import SessionDep, SettingsDep, TasksDep
 from gateway.errors import InvalidInput
 from gateway.schemas.runs import RunList, RunPublic, StatusCounts, WorkflowSubmitJSON
 from gateway.services import runs as run_service
+from gateway.services.run_layout import status_counts
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], responses=ERRORS)
 
@@ -80,7 +81,7 @@ def run_public(session: Session, run: Run, owner: str | None = None) -> RunPubli
         created=run.created_at,
         started=run.started_at,
         ended=run.finished_at,
-        counts=StatusCounts(**run_service.status_counts(session, run)),
+        counts=StatusCounts(**status_counts(session, run)),
         links=links(run.id),
     )
 

@@ -29,7 +29,7 @@ from gateway.db.models import (
     Workflow,
 )
 from gateway.errors import InvalidInput, NotFound
-from gateway.services.runs import root_workflow, run_root
+from gateway.services.run_layout import root_workflow, run_root
 from gateway.settings import Settings
 
 JOB_STATES = ("unsubmitted", "queued", "running", "held", "succeeded", "failed")

@@ -30,24 +30,21 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.db.base import new_uuid
-from gateway.db.models import DagStatus, Run, User, Workflow
+from gateway.db.models import Run, User
 from gateway.db.states import TERMINAL, RunState
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.services import catalogs, quotas, run_events
+from gateway.services.run_layout import DOCUMENTS as DOCUMENTS
+from gateway.services.run_layout import inputs_dir as inputs_dir
+from gateway.services.run_layout import root_workflow as root_workflow
+from gateway.services.run_layout import run_root as run_root
+from gateway.services.run_layout import status_counts as status_counts
+from gateway.services.run_layout import submit_dir_for as submit_dir_for
 from gateway.settings import Settings
 from gateway.tasks import TaskQueue
 from planner import PlanOptions, plan
 from planner.errors import ProblemsError
 from planner.inputs import load_inputs
-
-DOCUMENTS: dict[str, str] = {
-    "workflow": "workflow.yml",
-    "replicas": "replicas.yml",
-    "transformations": "transformations.yml",
-    "sites": "sites.yml",
-    "properties": "pegasus.properties",
-}
-"""Submission field -> file name in the run's inputs directory."""
 
 ENGINES = ("local", "htcondor")
 PLAN_TASK = "runs.plan"
@@ -62,18 +59,6 @@ class Submission:
     engine: str | None = None
     execution_sites: list[str] | None = None
     labels: dict[str, str] = field(default_factory=dict)
-
-
-def run_root(settings: Settings, run_id: str) -> Path:
-    return Path(settings.data_dir) / "runs" / run_id
-
-
-def inputs_dir(settings: Settings, run_id: str) -> Path:
-    return run_root(settings, run_id) / "inputs"
-
-
-def submit_dir_for(settings: Settings, run_id: str) -> Path:
-    return run_root(settings, run_id) / "submit"
 
 
 def _problem_details(problems: Sequence[Any], directory: Path) -> list[dict[str, Any]]:
@@ -247,39 +232,6 @@ def _label_matches(labels: Mapping[str, Any], key: str, value: str) -> bool:
     if key not in labels:
         return False
     return not value or str(labels[key]) == value
-
-
-def root_workflow(session: Session, run: Run) -> Workflow | None:
-    stmt = (
-        select(Workflow)
-        .where(Workflow.run_id == run.id, Workflow.parent_wf_id.is_(None))
-        .order_by(Workflow.wf_id)
-        .limit(1)
-    )
-    return session.scalar(stmt)
-
-
-def status_counts(session: Session, run: Run) -> dict[str, Any]:
-    """pegasus-status counts of the root workflow ({} before the monitor's first pass)."""
-    from gateway.services.provenance import dag_progress
-
-    wf = root_workflow(session, run)
-    if wf is None:
-        return {}
-    prog = dag_progress(session, wf.wf_id)
-    status = session.get(DagStatus, wf.wf_id)
-    return {
-        "total": prog.total,
-        "unready": prog.unready,
-        "ready": prog.ready,
-        "pre": prog.pre,
-        "queued": prog.queued,
-        "post": prog.post,
-        "succeeded": prog.succeeded,
-        "failed": prog.failed,
-        "held": status.held if status is not None else 0,
-        "percent_done": prog.percent_done,
-    }
 
 
 def cancel_run(session: Session, settings: Settings, tasks: TaskQueue, run: Run) -> Run:

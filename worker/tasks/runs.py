@@ -34,7 +34,8 @@ from gateway.db.models import Run
 from gateway.db.session import Database
 from gateway.db.states import RunState
 from gateway.errors import InvalidTransition
-from gateway.services import run_events, runs
+from gateway.services import run_events
+from gateway.services import run_layout as runs
 from gateway.settings import Settings
 from planner import PlanOptions, plan, write
 from planner.errors import ProblemsError
