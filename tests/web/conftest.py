@@ -28,6 +28,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import alert_is_present, staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from gateway.db import migrate
@@ -142,6 +143,19 @@ class Browser:
     def find_all(self, css: str) -> list[WebElement]:
         return list(self.driver.find_elements(By.CSS_SELECTOR, css))
 
+    def click(self, target: str | WebElement, timeout: float = 60.0) -> None:
+        """Click something that loads a new page, and wait until that page has loaded
+        (selenium's own click returns as soon as the old page starts to unload)."""
+        element = self.find(target) if isinstance(target, str) else target
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        element.click()
+        if _has_alert(self.driver):
+            self.driver.switch_to.alert.accept()
+        WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(staleness_of(old))
+        WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
+
     def wait_for(self, css: str, timeout: float = 60.0) -> WebElement:
         """The first element matching `css` once it exists (the page may update itself)."""
         try:
@@ -165,6 +179,11 @@ class Browser:
             script, self.gateway.base_url + path, {"method": method, **init}
         )
         return result
+
+
+def _has_alert(driver: WebDriver) -> bool:
+    """A confirm() dialog is open (the delete button asks first)."""
+    return bool(alert_is_present()(driver))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from tests.gateway.pegasus_workflows import EXPECTED_OUTPUT, build_pipeline
-from tests.web.conftest import Browser, LiveGateway, wait_until
+from tests.web.conftest import Browser, LiveGateway
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -52,7 +52,7 @@ def submit(
     browser.find("#execution_sites").send_keys(sites)
     if labels:
         browser.find("#labels").send_keys(labels)
-    browser.find("form.card button.primary").click()
+    browser.click("form.card button.primary")
 
 
 def run_id_of(browser: Browser) -> str:
@@ -123,7 +123,7 @@ def test_submitted_run_goes_live_to_success_with_graph_timeline_statistics_and_o
     assert download == {"status": 200, "text": EXPECTED_OUTPUT}
 
     # A job's own page: its attempt, invocation record and output.
-    browser.find("tr.job-row[data-job=join_ID3] a").click()
+    browser.click("tr.job-row[data-job=join_ID3] a")
     assert browser.find("h1").text == "join_ID3"
     assert len(browser.find_all("section.instance")) == 1
     invocations = [r.text for r in browser.find_all("tr.invocation")]
@@ -135,7 +135,7 @@ def test_submitted_run_goes_live_to_success_with_graph_timeline_statistics_and_o
     assert f"{len(jobs)}/{len(jobs)} jobs" in row.text
 
     Select(browser.find("#f-state")).select_by_value("failed")
-    browser.find("form.filters button[type=submit]").click()
+    browser.click("form.filters button[type=submit]")
     assert not browser.find_all(f"tr.run-row[data-run='{run_id}']")
     browser.open("/runs?label=project%3Ddemo")
     assert browser.find_all(f"tr.run-row[data-run='{run_id}']")
@@ -149,7 +149,7 @@ def test_invalid_upload_lists_each_problem_with_file_and_line(
     browser.login("bob")
     browser.open("/runs/new")
     browser.find("#workflow").send_keys(str(broken))
-    browser.find("form.card button.primary").click()
+    browser.click("form.card button.primary")
 
     assert browser.path == "/runs/new"
     problems = [p.text for p in browser.find_all("#problems li.problem")]
@@ -166,7 +166,7 @@ def test_token_secret_is_shown_once_and_works_until_revoked(
     browser.login("bob")
     browser.open("/tokens")
     browser.find("#token-name").send_keys("notebook")
-    browser.find("#create-token button.primary").click()
+    browser.click("#create-token button.primary")
 
     secret = browser.find("#token-secret").text.strip()
     me = httpx.get(f"{gateway.base_url}/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
@@ -177,7 +177,7 @@ def test_token_secret_is_shown_once_and_works_until_revoked(
     assert secret not in browser.driver.page_source
     row = next(r for r in browser.find_all("tr.token") if "notebook" in r.text)
     assert "active" in row.text
-    row.find_element(By.CSS_SELECTOR, "button.danger").click()
+    browser.click(row.find_element(By.CSS_SELECTOR, "button.danger"))
 
     assert "Revoked token “notebook”" in browser.find(".flash.success").text
     assert "revoked" in next(r for r in browser.find_all("tr.token") if "notebook" in r.text).text
@@ -217,13 +217,12 @@ def test_cancel_and_delete_are_csrf_protected_posts(
     assert forged["status"] == 403 and "CSRF" in forged["text"]
     assert browser.fetch(f"/runs/{run_id}/live")["text"].count('"state":"running"') == 1
 
-    browser.find("form[action$='/cancel'] button").click()
+    browser.click("form[action$='/cancel'] button")
     assert "Cancelled “sleeper”" in browser.find(".flash.success").text
     assert browser.find("#status").get_attribute("data-state") == "cancelled"
 
-    browser.find("form[action$='/delete'] button").click()
-    browser.driver.switch_to.alert.accept()
-    wait_until(lambda: browser.path == "/runs", what="the redirect to the runs list")
+    browser.click("form[action$='/delete'] button")  # accepts the confirm() dialog
+    assert browser.path == "/runs"
     assert "Deleted “sleeper”" in browser.find(".flash.success").text
     assert not browser.find_all(f"tr.run-row[data-run='{run_id}']")
     assert not (gateway.settings.data_dir / "runs" / run_id).exists()
@@ -241,7 +240,7 @@ def test_imported_pegasus_run_is_listed_with_an_imported_badge(
     native = [r for r in browser.find_all("tr.run-row") if r.get_attribute("data-run") != run_id]
     assert all(not r.find_elements(By.CSS_SELECTOR, ".badge.imported") for r in native)
 
-    row.find_element(By.CSS_SELECTOR, "a").click()
+    browser.click(row.find_element(By.CSS_SELECTOR, "a"))
     assert browser.find("h1 + .badge.imported").text == "imported"
     assert browser.find("#status").get_attribute("data-state") == "failed"
     assert len(browser.find_all("svg#dag g.node")) == 5
@@ -265,19 +264,19 @@ def test_admin_disables_a_user_and_sets_a_quota(browser: Browser, gateway: LiveG
     browser.logout()
     browser.login("alice")
     browser.open("/admin/users")
-    browser.find("tr.user-row[data-user=carol] button[data-action=disable]").click()
+    browser.click("tr.user-row[data-user=carol] button[data-action=disable]")
     assert "carol: disable done" in browser.find(".flash.success").text
     assert "disabled" in browser.find("tr.user-row[data-user=carol]").text
 
     Select(browser.find("#q-user")).select_by_value("carol")
     browser.find("#q-runs").send_keys("2")
     browser.find("#q-jobs").send_keys("50")
-    browser.find("#quota-form button.primary").click()
+    browser.click("#quota-form button.primary")
     quota = browser.find("tr.user-row[data-user=carol]").text
     assert "2 / 50 / ∞" in quota and "(default)" not in quota
 
     # the last enabled admin cannot take their own admin away
-    browser.find("tr.user-row[data-user=alice] button[data-action=remove-admin]").click()
+    browser.click("tr.user-row[data-user=alice] button[data-action=remove-admin]")
     assert "last enabled admin" in browser.find(".flash.error").text
 
     browser.logout()
