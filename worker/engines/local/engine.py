@@ -69,7 +69,7 @@ class LocalEngine(Engine):
             dag_file=str(dag),
             job_id=str(child.pid),
             started=time.time(),
-            extra={"start_time": str(start)},
+            extra={"start_time": str(start), "boot_id": proc.boot_id()},
         )
 
     def _wait_started(self, child: subprocess.Popen[bytes], dag: Path) -> None:
@@ -96,7 +96,9 @@ class LocalEngine(Engine):
         pid = int(handle.job_id)
         start = handle.extra.get("start_time")
         _reap_if_child(pid)
-        if recovery.is_alive(pid, int(start) if start and start != "None" else None):
+        same_boot = handle.extra.get("boot_id", proc.boot_id()) == proc.boot_id()
+        start_time = int(start) if start and start != "None" else None
+        if same_boot and recovery.is_alive(pid, start_time):
             return EngineStatus(RunState.RUNNING, detail=f"engine pid {pid}")
         metrics = _read_metrics(dag)
         if metrics is not None and metrics.get("pid") == pid:
