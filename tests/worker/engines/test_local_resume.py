@@ -180,3 +180,37 @@ def test_second_engine_on_a_running_dag_is_refused(dagdir: DagDir) -> None:
         assert second.stderr is not None and b"already being run by pid" in second.stderr.read()
     finally:
         assert engine.wait(timeout=20) == 0
+
+
+@pytest.mark.slow
+def test_removing_a_dag_removes_its_subdag_and_both_resume(dagdir: DagDir) -> None:
+    d = dagdir
+    inner = d.root / "inner"
+    inner.mkdir()
+    gate = d.root / "gate"
+    (inner / "i1.sub").write_text(
+        f'universe = local\nexecutable = {d.script}\narguments = "i1 {d.root}"\nqueue\n'
+    )
+    (inner / "i2.sh").write_text(
+        f"#!/bin/sh\n{d.script} i2 {d.root}\nwhile [ ! -e {gate} ]; do sleep 0.1; done\n"
+    )
+    (inner / "i2.sh").chmod(0o755)
+    (inner / "i2.sub").write_text(f"universe = local\nexecutable = {inner}/i2.sh\nqueue\n")
+    (inner / "inner.dag").write_text("JOB i1 i1.sub\nJOB i2 i2.sub\nPARENT i1 CHILD i2\n")
+    d.sub("A.sub", f"A {d.root}")
+    d.sub("Z.sub", f"Z {d.root}")
+    dag = d.dag(
+        "JOB A A.sub\nSUBDAG EXTERNAL S inner.dag DIR inner\nJOB Z Z.sub\n"
+        "PARENT A CHILD S\nPARENT S CHILD Z\n"
+    )
+    engine = start_engine(dag)
+    wait_for(lambda: "i2" in d.starts())
+    os.kill(engine.pid, signal.SIGTERM)
+    assert engine.wait(timeout=30) == 1
+    assert (inner / "inner.dag.rescue001").exists(), "the inner engine wrote its own rescue"
+    assert "DONE i1" in (inner / "inner.dag.rescue001").read_text()
+    assert "DONE A" in (d.root / "test.dag.rescue001").read_text()
+    gate.touch()
+    resumed = start_engine(dag)
+    assert resumed.wait(timeout=60) == 0, resumed.stderr.read() if resumed.stderr else ""
+    assert d.starts() == ["A", "i1", "i2", "i2", "Z"]
