@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from fastapi import APIRouter, Depends, Request
@@ -143,7 +144,7 @@ async def callback(request: Request, session: SessionDep, settings: SettingsDep)
     config, client = get_login_providers(request).client(name)
     try:
         claims = await _claims(config, client, request)
-    except (OAuthError, JoseError, ValueError) as exc:
+    except (OAuthError, JoseError, ValueError, RuntimeError, httpx.HTTPError) as exc:
         raise Unauthenticated(f"login failed: {exc}") from exc
     identity = logins.Identity.from_claims(config.issuer.rstrip("/"), claims)
     remote = request.client.host if request.client else None

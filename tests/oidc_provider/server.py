@@ -2,8 +2,9 @@
 
 It speaks the protocol the way CILogon, Keycloak or Globus do, over real HTTP: a discovery
 document, a JWKS, an authorization endpoint with a login form, a token endpoint that checks the
-client secret (basic or post) and the PKCE verifier (S256 only), RS256-signed ID tokens that
-carry the nonce, and a userinfo endpoint. Codes are single-use and expire.
+client secret (basic or post) and the PKCE verifier (S256 only), RS256-signed ID tokens (when
+the `openid` scope was asked for) that carry the nonce, and a userinfo endpoint. Codes are
+single-use and expire.
 
 It is configured by a JSON file (see `ProviderConfig`); a user entry may ask for a broken ID
 token (`"bad_signature": true` signs with a key that is not in the JWKS) so tests can prove the
@@ -105,8 +106,6 @@ def create_provider(config: ProviderConfig) -> Starlette:
             return _error(400, "invalid_request", "redirect_uri is not registered")
         if params.get("response_type") != "code":
             return _error(400, "unsupported_response_type", "only 'code' is supported")
-        if "openid" not in params.get("scope", "").split():
-            return _error(400, "invalid_scope", "the openid scope is required")
         if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
             return _error(400, "invalid_request", "PKCE with S256 is required")
         return None
@@ -179,20 +178,18 @@ def create_provider(config: ProviderConfig) -> Starlette:
         }
         if grant.nonce:
             claims["nonce"] = grant.nonce
-        signer = foreign if user.get("bad_signature") else key
-        id_token = jwt.encode({"alg": "RS256", "kid": "test-key-1"}, claims, signer)
         access_token = secrets.token_urlsafe(24)
         access[access_token] = grant.user
-        return JSONResponse(
-            {
-                "access_token": access_token,
-                "token_type": "Bearer",
-                "expires_in": 300,
-                "scope": grant.scope,
-                "id_token": id_token,
-            },
-            headers={"Cache-Control": "no-store"},
-        )
+        answer = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": grant.scope,
+        }
+        if "openid" in grant.scope.split():  # plain OAuth 2 clients get no ID token
+            signer = foreign if user.get("bad_signature") else key
+            answer["id_token"] = jwt.encode({"alg": "RS256", "kid": "test-key-1"}, claims, signer)
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
     def userinfo(request: Request) -> Response:
         auth = request.headers.get("authorization", "")

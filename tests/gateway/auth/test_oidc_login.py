@@ -56,7 +56,18 @@ def gateway(
                     "issuer": issuer,
                     "client_id": "aerie",
                     "client_secret": "s3cret",
-                }
+                },
+                {  # the same provider spoken to as plain OAuth 2 (how GitHub is configured)
+                    "name": "plain",
+                    "kind": "oauth2",
+                    "issuer": "https://plain-oauth.example",
+                    "authorize_url": f"{issuer}/authorize",
+                    "token_url": f"{issuer}/token",
+                    "userinfo_url": f"{issuer}/userinfo",
+                    "scopes": ["email"],
+                    "client_id": "aerie",
+                    "client_secret": "s3cret",
+                },
             ],
             login_deny=["blocked.example.com"],
         )
@@ -171,3 +182,14 @@ def test_presets_cover_the_usual_providers() -> None:
     assert {"cilogon", "globus", "keycloak", "github"} <= set(PRESETS)
     assert PRESETS["github"]["kind"] == "oauth2"
     assert PRESETS["cilogon"]["issuer"] == "https://cilogon.org"
+
+
+def test_plain_oauth2_provider_logs_in_through_userinfo(gateway: Gateway) -> None:
+    with _browser() as browser:
+        landed = log_in(browser, gateway.url, "plain", "alice")
+        assert landed.status_code == 200, landed.text
+        me = browser.get(f"{gateway.url}/api/v1/me").json()
+    # A different issuer namespace: not the OIDC 'alice', a user of its own.
+    [user] = [u for u in gateway.users() if u.oidc_issuer == "https://plain-oauth.example"]
+    assert user.oidc_subject == "alice-123"
+    assert me["name"] == user.name and me["email"] == "alice@uni.example.edu"
