@@ -31,7 +31,6 @@ def _register() -> None:
     from gateway.cli import engine
 
     main.add_command(engine.engine)
-    main.add_command(engine.remove_submit_dir)
     from gateway.cli import status
 
     main.add_command(status.status_cmd)
@@ -43,6 +42,10 @@ def _register() -> None:
     from gateway.cli import plan
 
     main.add_command(plan.plan)
+    from gateway.cli import run
+
+    main.add_command(run.run)
+    main.add_command(run.remove)  # a run id or a submit dir
 
 
 _register()

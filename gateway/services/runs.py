@@ -59,6 +59,9 @@ class Submission:
     engine: str | None = None
     execution_sites: list[str] | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    plan_options: dict[str, Any] = field(default_factory=dict)
+    """More of `aerie plan`'s options (output_sites, staging_sites, cleanup, cluster, reuse,
+    force, seed; JSON values), kept in `Run.options` for the planning task."""
 
 
 def _problem_details(problems: Sequence[Any], directory: Path) -> list[dict[str, Any]]:
@@ -136,7 +139,10 @@ def create_run(
         name=sub.name or inputs.workflow.name or "workflow",
         engine=engine,
         labels=dict(sub.labels),
-        options={"sites": sub.execution_sites} if sub.execution_sites else {},
+        options={
+            **sub.plan_options,
+            **({"sites": sub.execution_sites} if sub.execution_sites else {}),
+        },
     )
     session.add(run)
     session.flush()

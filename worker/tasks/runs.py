@@ -96,9 +96,17 @@ def _plan_files(settings: Settings, run: Run) -> tuple[Path, Any]:
     if submit_dir.exists():  # a planning attempt that died half-way: start clean
         shutil.rmtree(submit_dir)
     sources = {Path(path).name: path for paths in inputs.files.values() for path in paths}
+    extra = run.options or {}
     options = PlanOptions(
         submit_dir=submit_dir,
         sites=sites,
+        output_sites=extra.get("output_sites") or ["local"],
+        staging_sites=dict(extra.get("staging_sites") or {}),
+        cleanup=extra.get("cleanup") or "inplace",
+        cluster=list(extra.get("cluster") or []),
+        reuse=[Path(p) for p in extra.get("reuse") or []],
+        force=bool(extra.get("force")),
+        seed=extra.get("seed"),
         workflow_file=str(inputs_dir / runs.DOCUMENTS["workflow"]),
         sources=sources,
     )

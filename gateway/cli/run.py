@@ -1,0 +1,419 @@
+"""`aerie run`, `aerie run --rescue RUN` and `aerie remove RUN|SUBMITDIR`: runs from the shell.
+
+`aerie run workflow.yml` is the gateway's submission made from a terminal: the documents go
+through `gateway.services.runs.create_run` (validation, quotas, the run's inputs directory, the
+run row in the configured database — the embedded SQLite one by default), and the task that
+the gateway would enqueue (`runs.plan`) is run right here, in this process, through the worker's
+Celery registry, so planning, installing the wrapper and starting the local engine detached are
+the worker's own code. With `--wait` the command then plays the worker's `runs.poll` itself
+(monitor into the database, engine state, resume of a lost engine) and draws the progress from
+the provenance rows it wrote, until the run ends; Ctrl-C only stops watching.
+
+The plan options are `aerie plan`'s own click parameters (copied, so their names and help stay
+the same); the ones that are not documents travel in `Run.options` to the planning task.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gateway.cli.plan import plan as plan_command
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from gateway.db.models import Run
+    from gateway.settings import Settings
+    from planner.inputs import PlanInputs
+
+PLAN_PARAMS = (
+    "rcs",
+    "tcs",
+    "scs",
+    "conf",
+    "defines",
+    "sites",
+    "output_sites",
+    "staging_sites",
+    "cleanup",
+    "clusters",
+    "reuse",
+    "force",
+    "seed",
+)
+"""`aerie plan` parameters that `aerie run` takes too (documents or `Run.options`)."""
+
+CATALOG_KEYS = tuple(f"pegasus.catalog.{k}.file" for k in ("replica", "transformation", "site"))
+"""Properties naming catalog files: the files are stored as documents instead."""
+
+DOCUMENT_KINDS = {"replica": "replicas", "transformation": "transformations", "site": "sites"}
+"""`PlanInputs.files` kind -> submission document field."""
+
+
+class _Collect:
+    """A task dispatcher that keeps what the services enqueue, to run it after the commit."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, tuple[Any, ...]]] = []
+
+    def send(self, name: str, args: Sequence[Any]) -> None:
+        self.sent.append((name, tuple(args)))
+
+    def start(self) -> None:
+        """Nothing runs in the background."""
+
+    def stop(self) -> None:
+        """Nothing runs in the background."""
+
+
+@contextmanager
+def _services() -> Iterator[tuple[Session, Settings, Any]]:
+    """A unit of work, its settings and a task queue whose tasks run here after the commit."""
+    from gateway.cli._common import load_settings, unit_of_work
+    from gateway.tasks import TaskQueue
+
+    settings = load_settings()
+    collected = _Collect()
+    with unit_of_work() as session:
+        yield session, settings, TaskQueue(collected)
+    _run_tasks(settings, collected.sent)
+
+
+def _run_tasks(settings: Settings, tasks: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+    """Run enqueued tasks in this process, by name, as the gateway's embedded worker does."""
+    if not tasks:
+        return
+    from worker.celery_app import create_celery_app
+
+    app = create_celery_app(settings)
+    for name, args in tasks:
+        result = app.tasks[name].apply(args=list(args))
+        if result.failed():
+            raise click.ClickException(f"task {name} failed: {result.result}")
+
+
+def _documents(inputs: PlanInputs, conf: str | None, defines: dict[str, str]) -> dict[str, str]:
+    """The submission documents: the workflow and the catalog files the planner found."""
+    documents = {"workflow": Path(inputs.files["workflow"][0]).read_text(encoding="utf-8")}
+    for kind, field_ in DOCUMENT_KINDS.items():
+        paths = inputs.files.get(kind, [])
+        if len(paths) > 1:
+            raise click.UsageError(
+                f"a run stores one {kind} catalog; got {len(paths)} ({', '.join(paths)}): "
+                "merge them into one file"
+            )
+        if paths:
+            documents[field_] = Path(paths[0]).read_text(encoding="utf-8")
+    if conf or defines:
+        explicit = {k: v for k, v in inputs.properties.explicit.items() if k not in CATALOG_KEYS}
+        lines = [f"{k} = {_escape(v)}" for k, v in explicit.items()]
+        documents["properties"] = "".join(line + "\n" for line in lines)
+    return documents
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _plan_options(params: dict[str, Any]) -> dict[str, Any]:
+    """What the planning task needs besides the documents (JSON, kept in `Run.options`)."""
+    from gateway.cli.plan import _split_sites
+    from planner.compile import parse_staging_sites
+
+    options: dict[str, Any] = {}
+    if params["output_sites"]:
+        options["output_sites"] = _split_sites(params["output_sites"])
+    if params["staging_sites"]:
+        options["staging_sites"] = parse_staging_sites(params["staging_sites"])
+    if params["cleanup"] != "inplace":
+        options["cleanup"] = params["cleanup"]
+    if params["clusters"]:
+        options["cluster"] = _split_sites(params["clusters"])
+    if params["reuse"]:
+        options["reuse"] = [str(Path(r).resolve()) for r in params["reuse"]]
+    if params["force"]:
+        options["force"] = True
+    if params["seed"] is not None:
+        options["seed"] = params["seed"]
+    return options
+
+
+def _load(workflow: Path, params: dict[str, Any]) -> PlanInputs:
+    """The planner's inputs as `aerie plan` would read them; problems end the command."""
+    from gateway.cli.plan import _defines, _split_sites
+    from planner.errors import ProblemsError
+    from planner.inputs import load_inputs
+    from planner.properties import Properties
+
+    try:
+        overrides = _defines(params["defines"])
+        conf = params["conf"]
+        props = Properties.load(conf, overrides) if conf else Properties.layered(overrides)
+        return load_inputs(
+            workflow,
+            replica_catalogs=params["rcs"],
+            transformation_catalogs=params["tcs"],
+            site_catalogs=params["scs"],
+            properties=props,
+            sites=_split_sites(params["sites"]) or None,
+        )
+    except ProblemsError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1) from None
+
+
+def _owner(session: Session, name: str | None) -> Any:
+    from gateway.services import users
+
+    if name:
+        return users.get_user_by_name_or_raise(session, name)
+    return users.ensure_admin(session)
+
+
+def _submit(workflow: Path, name: str | None, owner: str | None, params: dict[str, Any]) -> str:
+    from gateway.cli.plan import _defines, _split_sites
+    from gateway.errors import InvalidInput
+    from gateway.services.runs import Submission, create_run
+
+    inputs = _load(workflow, params)
+    sub = Submission(
+        documents=_documents(inputs, params["conf"], _defines(params["defines"])),
+        name=name,
+        engine="local",
+        execution_sites=_split_sites(params["sites"]) or None,
+        plan_options=_plan_options(params),
+    )
+    try:
+        with _services() as (session, settings, tasks):
+            run = create_run(session, settings, tasks, _owner(session, owner), sub)
+            run_id = run.id
+    except click.ClickException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, InvalidInput):
+            for item in cause.details or []:
+                where = ":".join(str(item[k]) for k in ("file", "line") if item.get(k) is not None)
+                click.echo(f"error: {where + ': ' if where else ''}{item.get('message')}", err=True)
+        raise
+    return run_id
+
+
+def _rescue(run_id: str) -> str:
+    """Resume RUN: a failed run from its rescue DAG (the gateway's retry), an active one whose
+    engine died by a worker poll (which resumes a lost engine)."""
+    from gateway.db.models import Run
+    from gateway.db.states import RunState
+    from gateway.services.runs import retry_run
+
+    with _services() as (session, settings, tasks):
+        run = session.get(Run, run_id)
+        if run is None:
+            raise click.ClickException(f"no workflow run with id {run_id!r}")
+        state = RunState(run.state)
+        if state is RunState.FAILED:
+            retry_run(session, settings, tasks, run)
+            click.echo(f"run {run_id}: resuming from the rescue DAG")
+        elif state not in (RunState.RUNNING, RunState.HELD):
+            raise click.ClickException(
+                f"run {run_id} is {state.value}; only failed runs, or running runs whose engine "
+                "died, can be resumed"
+            )
+    if state is not RunState.FAILED:
+        from worker.tasks.runs import poll_run
+
+        after = poll_run(settings, run_id)
+        click.echo(f"run {run_id}: {after} (a dead engine is resumed without re-running nodes)")
+    return run_id
+
+
+def _snapshot(settings: Settings, run_id: str) -> tuple[Run, dict[str, Any]]:
+    from gateway.db.models import Run
+    from gateway.services.run_layout import status_counts
+    from worker.tasks.runs import database
+
+    with database(settings).session_scope() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise click.ClickException(f"run {run_id} disappeared")
+        counts = status_counts(session, run)
+        session.expunge(run)
+    return run, counts
+
+
+def _watch(settings: Settings, run_id: str, interval: float) -> Run:
+    """Poll the run as the worker's beat would, with a progress bar, until it ends.
+
+    On a terminal the bar is redrawn in place; otherwise (a pipe, a log file) one line is
+    printed whenever the counts change, so logs show the progress too.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gateway.db.states import TERMINAL, RunState
+    from worker.tasks.runs import poll_run
+
+    console = Console()
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "done [green]{task.fields[done]}[/] failed [red]{task.fields[failed]}[/] "
+            "running [cyan]{task.fields[running]}[/]"
+        ),
+        TimeElapsedColumn(),
+    )
+    last: tuple[Any, ...] = ()
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        bar = progress.add_task("starting", total=None, done=0, failed=0, running=0)
+        while True:
+            poll_run(settings, run_id)
+            run, counts = _snapshot(settings, run_id)
+            state = RunState(run.state)
+            if counts:
+                running = counts["pre"] + counts["queued"] + counts["post"]
+                progress.update(
+                    bar,
+                    description=f"{run.name} {state.value}",
+                    total=counts["total"],
+                    completed=counts["succeeded"] + counts["failed"],
+                    done=counts["succeeded"],
+                    failed=counts["failed"],
+                    running=running,
+                )
+                now = (state, counts["total"], counts["succeeded"], counts["failed"], running)
+                if not console.is_terminal and now != last:
+                    last = now
+                    click.echo(
+                        f"progress: {counts['succeeded']}/{counts['total']} done, "
+                        f"{counts['failed']} failed, {running} running ({state.value})"
+                    )
+            if state in TERMINAL:
+                return run
+            time.sleep(interval)
+
+
+def _report(settings: Settings, run: Run) -> None:
+    """Say how the run ended; a failed run gets the analyzer's summary and exit status 1."""
+    from gateway.db.states import RunState
+    from gateway.services.provenance import analyze, render_analysis
+    from gateway.services.statistics import StatisticsError, root_workflow_for_run
+    from worker.tasks.runs import database
+
+    state = RunState(run.state)
+    if state is RunState.SUCCEEDED:
+        click.echo(f"run {run.id} succeeded; statistics: aerie statistics {run.id}")
+        return
+    click.echo(f"run {run.id} {state.value}: {run.error or 'see aerie analyze'}", err=True)
+    with database(settings).session_scope() as session:
+        try:
+            analysis = analyze(session, root_workflow_for_run(session, run.id))
+        except StatisticsError:
+            analysis = None
+    if analysis is not None:
+        click.echo(render_analysis(analysis), nl=False, err=True)
+    raise SystemExit(1)
+
+
+@click.command("run")
+@click.argument(
+    "workflow", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--rescue", "rescue", metavar="RUN", help="Resume RUN instead of planning anew.")
+@click.option("--name", help="Run name (default: the workflow's name).")
+@click.option("--owner", help="User who owns the run (default: the embedded admin).")
+@click.option("--wait", is_flag=True, help="Show progress until the run ends; exit 1 on failure.")
+@click.option(
+    "--interval", type=float, default=1.0, show_default=True, help="Seconds between polls."
+)
+def run(
+    workflow: Path | None,
+    rescue: str | None,
+    name: str | None,
+    owner: str | None,
+    wait: bool,
+    interval: float,
+    **params: Any,
+) -> None:
+    """Plan WORKFLOW and run it on the local engine (or resume a run with --rescue RUN).
+
+    Takes `aerie plan`'s options. The run is recorded in the gateway's database; follow it with
+    `aerie status RUN`, stop it with `aerie remove RUN`.
+    """
+    from gateway.cli._common import load_settings
+
+    if (workflow is None) == (rescue is None):
+        raise click.UsageError("give either WORKFLOW or --rescue RUN")
+    if workflow is not None:
+        run_id = _submit(workflow, name, owner, params)
+    else:
+        assert rescue is not None
+        run_id = _rescue(rescue)
+    settings = load_settings()
+    current, _ = _snapshot(settings, run_id)
+    from gateway.db.states import RunState
+
+    if RunState(current.state) is RunState.FAILED:
+        _report(settings, current)
+    click.echo(f"run {run_id} ({current.name}) is {RunState(current.state).value}")
+    if not wait:
+        click.echo(f"follow it with: aerie status {run_id} --watch")
+        return
+    try:
+        final = _watch(settings, run_id, interval)
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nstopped watching; run {run_id} keeps running. "
+            f"Follow it with: aerie status {run_id} --watch",
+            err=True,
+        )
+        raise SystemExit(130) from None
+    _report(settings, final)
+
+
+for _param in plan_command.params:
+    if _param.name in PLAN_PARAMS:
+        run.params.append(_param)
+
+
+@click.command("remove")
+@click.argument("target")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the engine.")
+@click.option("--timeout", type=float, default=60.0, show_default=True)
+def remove(target: str, wait: bool, timeout: float) -> None:
+    """Remove a workflow: TARGET is a run id (the run is cancelled) or a submit directory.
+
+    Running jobs are killed and a rescue DAG is written, as condor_rm does for DAGMan.
+    """
+    from gateway.cli.engine import _remove
+
+    if Path(target).exists():
+        _remove(Path(target), wait, timeout)
+        return
+    from gateway.db.models import Run
+    from gateway.services.runs import cancel_run
+    from worker.engines import EngineHandle, get_engine
+    from worker.engines import RunState as EngineState
+
+    with _services() as (session, settings, tasks):
+        row = session.get(Run, target)
+        if row is None:
+            raise click.ClickException(f"no workflow run and no submit directory named {target!r}")
+        cancel_run(session, settings, tasks, row)
+        handle = EngineHandle.from_json(row.engine_handle) if row.engine_handle else None
+    click.echo(f"run {target} cancelled")
+    if handle is None or not wait:
+        return
+    engine = get_engine(handle.engine)
+    deadline = time.monotonic() + timeout
+    while engine.poll(handle).state is EngineState.RUNNING:
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"engine {handle.job_id} still runs after {timeout:.0f} s")
+        time.sleep(0.1)
+    click.echo("engine stopped; jobs killed, rescue DAG written")
