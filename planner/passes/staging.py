@@ -252,6 +252,8 @@ def stage(state: PlanState, order: list[Task]) -> StagingResult:
         tsite = t.staging_site
         for u in t.inputs:
             lfn = u.lfn
+            if u.for_planning and not t.is_compute:
+                continue  # a sub-workflow's own file is read by the planner, not shipped
             src = producers.get(lfn)
             if src is not None and src is not t:
                 plan = produced_plans.get(lfn)
