@@ -185,7 +185,7 @@ def test_hierarchical_example_plans_inner_workflow_statically(
     brain = yaml.safe_load((inner_dir / "braindump.yml").read_text())
     assert brain["root_wf_uuid"] == ew.root_uuid != brain["wf_uuid"]
     # inner jobs use the parent's wrapper: only the top submit dir gets aerie-lite
-    for name, sub_path in inner.jobs.items():
+    for sub_path in inner.jobs.values():
         assert parse_sub(inner_dir / sub_path)["executable"] == str(submit / "aerie-lite")
 
 
