@@ -45,8 +45,10 @@ from gateway.db.models.provenance import (
     RCMeta,
     Tag,
     Task,
+    TaskMeta,
     Workflow,
     WorkflowFiles,
+    WorkflowMeta,
     WorkflowState,
 )
 from gateway.db.models.run import Run
@@ -62,7 +64,7 @@ from worker.monitor.jobstate import JobstateLine, read_jobstate
 from worker.monitor.nodestatus import Progress, read_node_status, scan_dagman_out
 from worker.monitor.outfiles import read_attempt
 from worker.monitor.records import AttemptRows, HostKey, attempt_rows
-from worker.monitor.static import read_static
+from worker.monitor.static import read_metadata, read_static
 
 log = logging.getLogger(__name__)
 
@@ -778,7 +780,24 @@ def _load_static(p: _Pass, submit_dir: Path, dag_file: str) -> None:
             for a, b in sorted(set(static.edges))
         ],
     )
-    insert_rows(p.s, Task, tasks)
+    task_ids = insert_returning_ids(p.s, Task, "task_id", tasks)
+    meta = read_metadata(submit_dir, p.wf.dax_file)
+    insert_rows(
+        p.s,
+        WorkflowMeta,
+        [{"wf_id": p.wf_id, "key": k, "value": v} for k, v in meta.workflow.items()],
+    )
+    by_task = {t["abs_task_id"]: i for t, i in zip(tasks, task_ids, strict=True)}
+    insert_rows(
+        p.s,
+        TaskMeta,
+        [
+            {"task_id": by_task[task], "key": k, "value": v}
+            for task, values in meta.tasks.items()
+            if task in by_task
+            for k, v in values.items()
+        ],
+    )
 
 
 def _read_progress(p: _Pass, submit_dir: Path, dag_file: str) -> Progress | None:

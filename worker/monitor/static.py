@@ -126,3 +126,47 @@ def read_static(submit_dir: Path, dag_file: str) -> StaticWorkflow:
         nodes.append(spec)
         edges.extend((node.name, child) for child in node.children)
     return StaticWorkflow(nodes=nodes, edges=edges)
+
+
+@dataclass
+class Metadata:
+    workflow: dict[str, str] = field(default_factory=dict)
+    tasks: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _workflow_document(submit_dir: Path, dax_file: str | None) -> Path | None:
+    """The planned workflow YAML: braindump's `dax`, else the copy under `catalogs/`."""
+    if dax_file:
+        path = Path(dax_file)
+        path = path if path.is_absolute() else submit_dir / path
+        if path.is_file():
+            return path
+    catalogs = submit_dir / "catalogs"
+    if catalogs.is_dir():
+        for path in sorted(catalogs.glob("*.y*ml")):
+            if path.name.startswith(("workflow", "wf")):
+                return path
+    return None
+
+
+def read_metadata(submit_dir: Path, dax_file: str | None) -> Metadata:
+    """`metadata:` of the workflow and of its jobs (SPEC §2.12), as strings."""
+    import yaml
+
+    meta = Metadata()
+    path = _workflow_document(submit_dir, dax_file)
+    if path is None:
+        return meta
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+    except (OSError, yaml.YAMLError):
+        return meta
+    if not isinstance(doc, dict):
+        return meta
+    if isinstance(doc.get("metadata"), dict):
+        meta.workflow = {str(k): str(v) for k, v in doc["metadata"].items()}
+    for job in doc.get("jobs") or []:
+        if isinstance(job, dict) and isinstance(job.get("metadata"), dict) and job.get("id"):
+            meta.tasks[str(job["id"])] = {str(k): str(v) for k, v in job["metadata"].items()}
+    return meta

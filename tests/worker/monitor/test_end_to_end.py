@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.db.models.provenance import Job, JobInstance
+from gateway.db.models.provenance import Job, JobInstance, Task, TaskMeta, WorkflowMeta
 from gateway.services import statistics as st
 from gateway.services.provenance import analyze, status
 from worker.monitor import monitor_run, rows_for
@@ -32,7 +32,11 @@ from planner import PlanOptions, plan, write
 from planner.inputs import load_inputs
 from worker.workspace import install_wrapper
 submit = Path(sys.argv[2])
-write(plan(load_inputs(sys.argv[1]), PlanOptions(submit_dir=submit, sites=["local"])))
+options = PlanOptions(
+    submit_dir=submit, sites=["local"], workflow_file=sys.argv[1],
+    sources={"workflow.yml": sys.argv[1]},
+)
+write(plan(load_inputs(sys.argv[1]), options))
 install_wrapper(submit)
 """
 
@@ -108,6 +112,16 @@ def test_real_run_statistics_equal_its_invocation_records(db: Session, diamond_r
     assert (report.dags[0].succeeded, report.dags[0].state) == (jobs, "Success")
     analysis = analyze(db, result.wf_id)
     assert (analysis.workflow_status, analysis.failed) == ("success", 0)
+    wf_meta = db.execute(
+        select(WorkflowMeta.key, WorkflowMeta.value).where(WorkflowMeta.wf_id == result.wf_id)
+    ).all()
+    assert [tuple(r) for r in wf_meta] == [("experiment", "catalog-files")]
+    task_meta = db.execute(
+        select(Task.abs_task_id, TaskMeta.key, TaskMeta.value)
+        .join(TaskMeta, TaskMeta.task_id == Task.task_id)
+        .where(Task.wf_id == result.wf_id)
+    ).all()
+    assert [tuple(r) for r in task_meta] == [("ID0000004", "stage", "final")]
     again = monitor_run(db, diamond_run)
     assert again.events == 0 and rows_for(db, result.wf_id) == counts
 
