@@ -36,7 +36,7 @@ from gateway.db.models.user import User
 from gateway.db.states import RunState, transition
 from gateway.errors import Conflict, NotFound
 from worker.pegasus_import.dagman_out import read_progress
-from worker.pegasus_import.model import HostKey, WorkflowRecord
+from worker.pegasus_import.model import JobInstanceRecord, WorkflowRecord
 from worker.pegasus_import.rebuild import rebuild_workflow
 
 ENGINE = "pegasus-import"
@@ -165,28 +165,29 @@ def _write_workflow(
         )
     for meta_key, value in record.meta.items():
         session.add(WorkflowMeta(wf_id=wf.wf_id, key=meta_key, value=value))
-    host_ids: dict[HostKey, int] = {}
-    for key, host in record.hosts.items():
-        host_row = Host(wf_id=wf.wf_id, site=key.site, hostname=key.hostname, ip=key.ip,
-                   uname=host.uname, total_memory=host.total_memory)  # fmt: skip
-        session.add(host_row)
-        session.flush()
-        host_ids[key] = host_row.host_id
+    # One flush per table: the ids come back in batches (INSERT … RETURNING), not row by row.
+    host_rows = {
+        key: Host(wf_id=wf.wf_id, site=key.site, hostname=key.hostname, ip=key.ip,
+                  uname=host.uname, total_memory=host.total_memory)
+        for key, host in record.hosts.items()
+    }  # fmt: skip
+    session.add_all(host_rows.values())
 
-    job_ids: dict[str, int] = {}
+    job_rows: dict[str, Job] = {}
     dag = _dag_nodes(record)
     for job in record.jobs:
         node = dag.get(job.exec_job_id)
-        job_row = Job(
+        job_rows[job.exec_job_id] = Job(
             wf_id=wf.wf_id, exec_job_id=job.exec_job_id, submit_file=job.submit_file,
             type_desc=job.type_desc, clustered=job.clustered, max_retries=job.max_retries or 0,
             executable=job.executable, argv=job.argv, task_count=job.task_count,
             pre_script=node[0] if node else None, post_script=node[1] if node else None,
         )  # fmt: skip
-        session.add(job_row)
-        session.flush()
-        job_ids[job.exec_job_id] = job_row.job_id
         result.jobs += 1
+    session.add_all(job_rows.values())
+    session.flush()
+    host_ids = {key: row.host_id for key, row in host_rows.items()}
+    job_ids = {name: row.job_id for name, row in job_rows.items()}
     for parent, child in dict.fromkeys(record.edges):
         session.add(JobEdge(wf_id=wf.wf_id, parent_exec_job_id=parent, child_exec_job_id=child))
     seen_tasks: set[str] = set()
@@ -208,6 +209,7 @@ def _write_workflow(
         session.add(TaskEdge(wf_id=wf.wf_id, parent_abs_task_id=parent, child_abs_task_id=child))
     session.flush()
 
+    instance_rows: list[tuple[JobInstance, JobInstanceRecord]] = []
     for job in record.jobs:
         for inst in job.instances:
             row = JobInstance(
@@ -221,59 +223,61 @@ def _write_workflow(
                 stdin_file=inst.stdin_file, multiplier_factor=inst.multiplier_factor,
                 exitcode=inst.exitcode,
             )  # fmt: skip
-            session.add(row)
-            session.flush()
+            instance_rows.append((row, inst))
             result.job_instances += 1
             if inst.subwf_uuid:
                 links.append((row, inst.subwf_uuid))
-            used: set[int] = set()
-            for state in inst.states:
-                seq = state.seq
-                while seq in used:  # the DB keys states by (instance, seq)
-                    seq += 1
-                used.add(seq)
-                session.add(
-                    JobState(
-                        job_instance_id=row.job_instance_id,
-                        jobstate_submit_seq=seq,
-                        state=state.state,
-                        timestamp=float(state.timestamp),
-                        reason=state.reason,
-                    )  # fmt: skip
-                )
-            for inv in inst.invocations:
-                session.add(
-                    Invocation(
-                        wf_id=wf.wf_id,
-                        job_instance_id=row.job_instance_id,
-                        task_submit_seq=inv.task_submit_seq,
-                        start_time=inv.start_time,
-                        remote_duration=inv.remote_duration,
-                        remote_cpu_time=inv.remote_cpu_time,
-                        exitcode=inv.exitcode,
-                        transformation=inv.transformation,
-                        executable=inv.executable,
-                        argv=inv.argv,
-                        abs_task_id=inv.abs_task_id,
-                        maxrss=inv.maxrss,
-                        avg_cpu=inv.avg_cpu,
-                    )  # fmt: skip
-                )
-                result.invocations += 1
-            for metric in inst.integrity:
-                session.add(
-                    Integrity(
-                        wf_id=wf.wf_id,
-                        job_instance_id=row.job_instance_id,
-                        type=metric.type,
-                        file_type=metric.file_type,
-                        count=metric.count,
-                        duration=metric.duration,
-                    )  # fmt: skip
-                )
-            for name, count in inst.tags.items():
-                session.add(Tag(wf_id=wf.wf_id, job_instance_id=row.job_instance_id,
-                                name=name, count=count))  # fmt: skip
+    session.add_all(row for row, _ in instance_rows)
+    session.flush()
+    for row, inst in instance_rows:
+        seen: set[tuple[str, float, int]] = set()
+        for state in inst.states:
+            key = (state.state, float(state.timestamp), state.seq)
+            if key in seen:  # stampede's key: (instance, state, timestamp, seq)
+                continue
+            seen.add(key)
+            session.add(
+                JobState(
+                    job_instance_id=row.job_instance_id,
+                    jobstate_submit_seq=state.seq,
+                    state=state.state,
+                    timestamp=float(state.timestamp),
+                    reason=state.reason,
+                )  # fmt: skip
+            )
+        for inv in inst.invocations:
+            session.add(
+                Invocation(
+                    wf_id=wf.wf_id,
+                    job_instance_id=row.job_instance_id,
+                    task_submit_seq=inv.task_submit_seq,
+                    start_time=inv.start_time,
+                    remote_duration=inv.remote_duration,
+                    remote_cpu_time=inv.remote_cpu_time,
+                    exitcode=inv.exitcode,
+                    transformation=inv.transformation,
+                    executable=inv.executable,
+                    argv=inv.argv,
+                    abs_task_id=inv.abs_task_id,
+                    maxrss=inv.maxrss,
+                    avg_cpu=inv.avg_cpu,
+                )  # fmt: skip
+            )
+            result.invocations += 1
+        for metric in inst.integrity:
+            session.add(
+                Integrity(
+                    wf_id=wf.wf_id,
+                    job_instance_id=row.job_instance_id,
+                    type=metric.type,
+                    file_type=metric.file_type,
+                    count=metric.count,
+                    duration=metric.duration,
+                )  # fmt: skip
+            )
+        for name, count in inst.tags.items():
+            session.add(Tag(wf_id=wf.wf_id, job_instance_id=row.job_instance_id,
+                            name=name, count=count))  # fmt: skip
     dagman_out = record.directory / f"{record.dag_file_name}.dagman.out"
     if dagman_out.is_file():
         progress = read_progress(dagman_out)

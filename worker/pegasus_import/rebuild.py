@@ -448,9 +448,7 @@ def _instance_from_lines(
             split = split_monitoring(text)
             int_failed += _collect_integrity(split.events, integrity)
             stdout_parts.append(f"#@ {number:d} {stream}\n")
-            stdout_parts.append(
-                split.user_data if stream == "stdout" else " " + split.user_data
-            )
+            stdout_parts.append(split.user_data if stream == "stdout" else " " + split.user_data)
             stdout_parts.append("\n")
         _compute_integrity(inv, integrity)
         instance.invocations.append(_main_invocation(job, inv, number, sub))
