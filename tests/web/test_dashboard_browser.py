@@ -3,6 +3,7 @@ are really planned, run by the local engine and monitored."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -282,3 +283,17 @@ def test_admin_disables_a_user_and_sets_a_quota(browser: Browser, gateway: LiveG
     browser.logout()
     browser.login("carol")  # disabled: the link no longer logs in
     assert "Login link not valid" in browser.text
+
+
+def test_runs_list_follows_a_running_run_without_a_reload(browser: Browser, tmp_path: Path) -> None:
+    browser.login("alice")
+    submit(browser, build_sleeper(tmp_path / "sleeper", seconds=3), labels="kind=nap")
+    run_id = run_id_of(browser)
+    browser.open("/runs?label=kind")
+    row = f"tr.run-row[data-run='{run_id}']"
+    assert browser.find(row).get_attribute("data-terminal") == "false"
+    browser.driver.execute_script("window.notReloaded = true")
+
+    browser.wait_for(f"{row} .badge[data-state=succeeded]", timeout=60)
+    assert re.search(r"\b(\d+)/\1 jobs", browser.find(row).text)  # all done
+    assert browser.driver.execute_script("return window.notReloaded") is True
