@@ -105,6 +105,12 @@ def test_analyze_shows_the_failed_task(run_dir: Path, tmp_path: Path) -> None:
     assert "analyze: cannot open f.c" in res.stdout
 
 
+def test_watch_stops_when_the_workflow_has_ended(run_dir: Path, tmp_path: Path) -> None:
+    res = aerie(tmp_path, "status", str(run_dir), "--watch", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("Summary: 1 DAG total (Failure:1)") == 1
+
+
 def test_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
     res = aerie(tmp_path, "status", "no-such-run")
     assert res.returncode == 1

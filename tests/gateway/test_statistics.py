@@ -191,3 +191,23 @@ def test_status_and_analyzer_from_rows(db: Session, tmp_path: Path) -> None:
     [failed] = analysis.failed_jobs
     assert failed.name.endswith("_ID5") and failed.last_state == "POST_SCRIPT_FAILED"
     assert failed.tasks and failed.tasks[0].exitcode not in (0, None)
+
+
+def test_a_run_id_resolves_to_its_monitored_workflow(db: Session, tmp_path: Path) -> None:
+    from gateway.cli.status import resolve
+    from gateway.db.models.provenance import Workflow
+    from gateway.db.models.run import Run
+    from gateway.db.models.user import User
+
+    build_run(tmp_path / "run")
+    owner = User(name="stats-owner")
+    db.add(owner)
+    db.flush()
+    run = Run(owner_id=owner.id, name="stats", submit_dir=str(tmp_path / "run"))
+    db.add(run)
+    db.flush()
+    wf_id = resolve(db, run.id)  # monitors the run's submit dir, then finds its workflow
+    wf = db.get(Workflow, wf_id)
+    assert wf is not None and wf.run_id == run.id and wf.parent_wf_id is None
+    assert st.summary(db, wf_id).jobs.total == 12
+    assert resolve(db, wf.wf_uuid) == wf_id
