@@ -62,6 +62,8 @@ def plan(inputs: Any, options: PlanOptions, **kwargs: Any) -> ExecutableWorkflow
     if isinstance(inputs, Workflow):
         return _plan(inputs, options=options, **kwargs)
     cats = inputs.catalogs
+    if options.workflow_file is None and inputs.files.get("workflow"):
+        options.workflow_file = str(inputs.files["workflow"][0])
     return _plan(
         inputs.workflow,
         options=options,

@@ -215,6 +215,9 @@ def _plan(
         extra_replicas=extra,
     )
 
+    for site in options.output_sites:
+        if not catalogs.has_site(site):
+            raise fail("--output-sites", f"site {site!r} is not in the site catalog")
     wf_uuid = options.wf_uuid or str(uuid.uuid4())
     ew = ExecutableWorkflow(
         label=workflow.name,
