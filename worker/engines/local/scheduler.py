@@ -149,6 +149,7 @@ class DagRun:
         self.next_cluster = first_cluster
         self.submit_cache = SubmitCache()
         self.engine_env = dict(os.environ)
+        self.hostname = socket.gethostname()
         self.lite = proc.lite_main() if self.cfg.inprocess_wrapper else None
 
         self.runs = {name: NodeRun(node=node) for name, node in dag.nodes.items()}
@@ -623,7 +624,7 @@ class DagRun:
                 Cpus=spec.request_cpus, Memory=spec.request_memory_mb, GPUs=spec.request_gpus
             )
         for log in self._logs_for(spec):
-            log.execute(cluster, when, f"{running.slot}@{socket.gethostname()}", props)
+            log.execute(cluster, when, f"{running.slot}@{self.hostname}", props)
         self.out.event(1, node.name, cluster, when)
         self._jobstate(run, "EXECUTE", f"{cluster}.0", when)
         run.details = "running"
