@@ -232,6 +232,8 @@ def parse_arguments(text: str, where: Path | str = "arguments") -> list[str]:
     if not (text.startswith('"') and text.endswith('"') and len(text) >= 2):
         return [word.replace('\\"', '"') for word in text.split()]
     body = text[1:-1]
+    if "'" not in body and '"' not in body:
+        return body.split()  # the common case: nothing quoted
     args: list[str] = []
     current: list[str] = []
     in_word = False
