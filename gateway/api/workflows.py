@@ -237,7 +237,7 @@ def cancel_workflow(
 ) -> RunPublic:
     """Cancel a run that has not ended (its engine is stopped in the background)."""
     run = run_service.get_run_for_user_or_404(session, principal.user, run_id)
-    run_service.cancel_run(session, settings, tasks, run)
+    run_service.cancel_run(session, settings, tasks, run, actor=principal.user)
     return run_public(session, run, principal.user.name)
 
 
@@ -247,7 +247,7 @@ def retry_workflow(
 ) -> RunPublic:
     """Resubmit a failed run; nodes that succeeded are not run again (rescue DAG)."""
     run = run_service.get_run_for_user_or_404(session, principal.user, run_id)
-    run_service.retry_run(session, settings, tasks, run)
+    run_service.retry_run(session, settings, tasks, run, actor=principal.user)
     return run_public(session, run, principal.user.name)
 
 
@@ -257,4 +257,4 @@ def delete_workflow(
 ) -> None:
     """Remove a run that has stopped, with all its files and provenance."""
     run = run_service.get_run_for_user_or_404(session, principal.user, run_id)
-    run_service.delete_run(session, settings, run)
+    run_service.delete_run(session, settings, run, actor=principal.user)

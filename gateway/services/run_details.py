@@ -125,13 +125,14 @@ def _summaries(session: Session, wf_ids: list[int]) -> list[JobSummary]:
         )
         for inst_id, state in rows:
             seen.setdefault(inst_id, []).append(state)
-    transformations = dict(
-        session.execute(
-            select(Task.job_id, func.min(Task.transformation))
-            .where(Task.wf_id.in_(wf_ids), Task.job_id.is_not(None))
-            .group_by(Task.job_id)
-        ).all()
-    )
+    transformations: dict[int, str | None] = {}
+    for job_id, name in session.execute(
+        select(Task.job_id, func.min(Task.transformation))
+        .where(Task.wf_id.in_(wf_ids), Task.job_id.is_not(None))
+        .group_by(Task.job_id)
+    ):
+        if job_id is not None:
+            transformations[job_id] = name
     out = []
     for job in jobs:
         found = last.get(job.job_id)

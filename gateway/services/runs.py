@@ -33,7 +33,7 @@ from gateway.db.base import new_uuid
 from gateway.db.models import Run, User
 from gateway.db.states import TERMINAL, RunState
 from gateway.errors import Conflict, InvalidInput, NotFound
-from gateway.services import catalogs, quotas, run_events
+from gateway.services import audit, catalogs, quotas, run_events
 from gateway.services.run_layout import DOCUMENTS as DOCUMENTS
 from gateway.services.run_layout import inputs_dir as inputs_dir
 from gateway.services.run_layout import root_workflow as root_workflow
@@ -147,6 +147,9 @@ def create_run(
     session.add(run)
     session.flush()
     run_events.record(session, settings, run, "submitted")
+    audit.record(
+        session, actor=user, action="run.submit", target=f"run:{run.id}", details={"name": run.name}
+    )
     tasks.enqueue(session, PLAN_TASK, run.id)
     return run
 
@@ -240,31 +243,56 @@ def _label_matches(labels: Mapping[str, Any], key: str, value: str) -> bool:
     return not value or str(labels[key]) == value
 
 
-def cancel_run(session: Session, settings: Settings, tasks: TaskQueue, run: Run) -> Run:
+def cancel_run(
+    session: Session,
+    settings: Settings,
+    tasks: TaskQueue,
+    run: Run,
+    *,
+    actor: User | None = None,
+) -> Run:
     """Cancel now; the worker stops the engine (if one was started) after the commit."""
     if RunState(run.state) in TERMINAL:
         raise Conflict(f"run {run.id} already ended ({RunState(run.state).value})")
     had_engine = run.engine_handle is not None or RunState(run.state) is RunState.PLANNING
     run_events.set_state(session, settings, run, RunState.CANCELLED, detail="cancelled by user")
+    audit.record(session, actor=actor, action="run.cancel", target=f"run:{run.id}")
     if had_engine:
         tasks.enqueue(session, CANCEL_TASK, run.id)
     return run
 
 
-def retry_run(session: Session, settings: Settings, tasks: TaskQueue, run: Run) -> Run:
+def retry_run(
+    session: Session,
+    settings: Settings,
+    tasks: TaskQueue,
+    run: Run,
+    *,
+    actor: User | None = None,
+) -> Run:
     """Resubmit a failed run; the worker resumes it from its rescue DAG when it has one."""
     if RunState(run.state) is not RunState.FAILED:
         raise Conflict(f"only failed runs can be retried; run {run.id} is {run.state}")
     run_events.set_state(session, settings, run, RunState.QUEUED, detail="retry requested")
+    audit.record(session, actor=actor, action="run.retry", target=f"run:{run.id}")
     tasks.enqueue(session, PLAN_TASK, run.id)
     return run
 
 
-def delete_run(session: Session, settings: Settings, run: Run) -> None:
+def delete_run(
+    session: Session, settings: Settings, run: Run, *, actor: User | None = None
+) -> None:
     """Remove a stopped run's rows and files; Conflict while it may still be working."""
     if RunState(run.state) not in TERMINAL:
         raise Conflict(f"run {run.id} is {RunState(run.state).value}; cancel it before deleting it")
     root = run_root(settings, run.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="run.delete",
+        target=f"run:{run.id}",
+        details={"name": run.name},
+    )
     session.delete(run)
     session.flush()
     shutil.rmtree(root, ignore_errors=True)
