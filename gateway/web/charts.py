@@ -19,6 +19,8 @@ from gateway.services.web_views import InstanceSpan
 
 MAX_DAG_NODES = 2000
 """Beyond this many nodes a drawing is an unreadable smear; the page says so instead."""
+WRAP_AT = 44
+"""Dots per line in the compact drawing; wider levels wrap."""
 
 
 @dataclass
@@ -108,15 +110,22 @@ def layout_dag(
     compact = widest > 10
     node_w, node_h = (14.0, 14.0) if compact else (136.0, 34.0)
     gap_x, gap_y = (8.0, 46.0) if compact else (18.0, 58.0)
+    wrap_gap = 8.0  # between the lines of one wrapped level
     pad = 16.0
-    width = widest * (node_w + gap_x) - gap_x + 2 * pad
-    height = len(rows) * (node_h + gap_y) - gap_y + 2 * pad
+    # A level wider than WRAP_AT dots wraps onto several lines, so a 10k-job fan-out stays a
+    # block the page can show instead of a strip kilometres wide.
+    per_line = min(widest, WRAP_AT) if compact else widest
+    width = per_line * (node_w + gap_x) - gap_x + 2 * pad
     placed: dict[str, DagNode] = {}
     by_id = {str(n["id"]): n for n in nodes}
-    for depth, row in rows.items():
-        span = len(row) * (node_w + gap_x) - gap_x
-        left = (width - span) / 2
+    top = pad
+    for depth in sorted(rows):
+        row = rows[depth]
+        lines_of_row = math.ceil(len(row) / per_line)
         for i, node_id in enumerate(row):
+            line, col = divmod(i, per_line)
+            in_line = min(per_line, len(row) - line * per_line)
+            left = (width - (in_line * (node_w + gap_x) - gap_x)) / 2
             info = by_id[node_id]
             placed[node_id] = DagNode(
                 id=node_id,
@@ -124,9 +133,11 @@ def layout_dag(
                 state=str(info.get("state") or "unsubmitted"),
                 type=str(info.get("type") or ""),
                 transformation=info.get("transformation"),
-                x=round(left + i * (node_w + gap_x), 1),
-                y=round(pad + depth * (node_h + gap_y), 1),
+                x=round(left + col * (node_w + gap_x), 1),
+                y=round(top + line * (node_h + wrap_gap), 1),
             )
+        top += lines_of_row * (node_h + wrap_gap) - wrap_gap + gap_y
+    height = top - gap_y + pad
     lines = []
     for parent, child in pairs:
         a, b = placed[parent], placed[child]

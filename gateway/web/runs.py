@@ -220,7 +220,12 @@ def _live_context(session: Session, run: Run, request: Request) -> dict[str, Any
         )
     except InvalidInput:
         jobs, next_cursor = run_details.list_jobs(session, run, limit=JOBS_PER_PAGE)
-    graph = run_details.graph(session, run)
+    facets = web_views.job_facets(session, run)
+    # The graph service reads every job; past what can be drawn, do not ask for it at all.
+    dag = None
+    if 0 < facets.jobs <= charts.MAX_DAG_NODES:
+        graph = run_details.graph(session, run)
+        dag = charts.layout_dag(graph["nodes"], graph["edges"])
     spans, total_spans = web_views.instance_spans(session, run)
     state = RunState(run.state)
     return {
@@ -228,8 +233,8 @@ def _live_context(session: Session, run: Run, request: Request) -> dict[str, Any
         "state": state.value,
         "terminal": state in TERMINAL,
         "counts": _counts(session, run),
-        "dag": charts.layout_dag(graph["nodes"], graph["edges"]),
-        "dag_size": len(graph["nodes"]),
+        "dag": dag,
+        "dag_size": facets.jobs,
         "gantt": charts.layout_gantt(spans, time.time(), total_spans),
         "jobs": jobs,
         "jobs_next": next_cursor,
@@ -239,10 +244,8 @@ def _live_context(session: Session, run: Run, request: Request) -> dict[str, Any
             "transformation": q.get("transformation") or "",
         },
         "job_states": run_details.JOB_STATES,
-        "job_types": sorted({str(n["type"]) for n in graph["nodes"] if n.get("type")}),
-        "transformations": sorted(
-            {str(n["transformation"]) for n in graph["nodes"] if n.get("transformation")}
-        ),
+        "job_types": facets.types,
+        "transformations": facets.transformations,
     }
 
 

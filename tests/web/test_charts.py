@@ -60,6 +60,22 @@ def test_wide_dags_switch_to_compact_dots_and_huge_ones_are_not_drawn() -> None:
     assert charts.layout_dag([], []) is None
 
 
+def test_a_very_wide_level_wraps_onto_lines_below_each_other() -> None:
+    nodes = [{"id": "root"}] + [{"id": f"j{i}"} for i in range(300)] + [{"id": "sink"}]
+    edges = [{"parent": "root", "child": f"j{i}"} for i in range(300)]
+    edges += [{"parent": f"j{i}", "child": "sink"} for i in range(300)]
+    picture = charts.layout_dag(nodes, edges)
+
+    assert picture is not None and picture.layers == 3
+    by_id = {n.id: n for n in picture.nodes}
+    fan = [by_id[f"j{i}"] for i in range(300)]
+    assert len({(n.x, n.y) for n in fan}) == 300  # no two dots on top of each other
+    assert len({n.y for n in fan}) == -(-300 // charts.WRAP_AT)
+    assert len({n.x for n in fan}) == charts.WRAP_AT
+    assert by_id["root"].y < min(n.y for n in fan) <= max(n.y for n in fan) < by_id["sink"].y
+    assert picture.height >= by_id["sink"].y + picture.node_h
+
+
 def test_dag_edges_naming_unknown_nodes_are_ignored() -> None:
     picture = charts.layout_dag([{"id": "a"}], [{"parent": "a", "child": "ghost"}])
     assert picture is not None and picture.edges == []
