@@ -90,6 +90,7 @@ class CodeGen:
         }
         self._parts_cache: dict[int, _ProfileParts] = {}
         self._quote_cache: dict[str, str] = {}
+        self._input_cache: dict[tuple[int, str], dict[str, object]] = {}
         self.env_head = (
             f"CONDOR_JOBID=$(cluster).$(process) PEGASUS_WF_UUID={wf.wf_uuid} "
             f"PEGASUS_WF_LABEL={environment({'X': wf.label})[3:-1]}"
@@ -167,22 +168,28 @@ class CodeGen:
     # ------------------------------------------------------------------ compute
 
     def _lite_inputs(self, task: Task, plans: list[InputPlan]) -> list[dict[str, object]]:
+        """The ``inputs`` list of a .lite.json. Entries are shared between the consumers of one
+        file (they are only ever serialised), which keeps 100k-job plans in memory bounds."""
         out: list[dict[str, object]] = []
         dc = task.data_config
         area = scratch_area(self.state, task.staging_site) if dc == "nonsharedfs" else None
+        cache = self._input_cache
         for p in plans:
-            urls = p.urls
-            if not urls and area is not None:
-                urls = [area.get(p.lfn)]
-            out.append(
-                {
+            key = (id(p), task.staging_site if area is not None else "")
+            entry = cache.get(key)
+            if entry is None:
+                urls = p.urls
+                if not urls and area is not None:
+                    urls = [area.get(p.lfn)]
+                entry = {
                     "lfn": p.lfn,
                     "urls": urls,
                     "sha256": p.sha256,
                     "size": None,
                     "executable": p.executable,
                 }
-            )
+                cache[key] = entry
+            out.append(entry)
         return out
 
     def _lite_outputs(self, task: Task) -> list[dict[str, object]]:

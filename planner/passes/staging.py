@@ -242,6 +242,7 @@ def stage(state: PlanState, order: list[Task]) -> StagingResult:
         return hit
 
     produced_plans: dict[str, InputPlan] = {}  # one shared (read-only) plan per produced file
+    staged_plans: dict[tuple[str, str | None, bool], InputPlan] = {}
     readers = res.readers
     for t in order:
         plans: list[InputPlan] = []
@@ -311,7 +312,13 @@ def stage(state: PlanState, order: list[Task]) -> StagingResult:
             )
         for lfn, url, sha, is_exe, src_site in staged_lfns:
             key = (t.staging_site, lfn)
-            plans.append(InputPlan(lfn=lfn, sha256=sha, via_condor=True, executable=is_exe))
+            skey = (lfn, sha, is_exe)
+            plan = staged_plans.get(skey)
+            if plan is None:
+                plan = staged_plans[skey] = InputPlan(
+                    lfn=lfn, sha256=sha, via_condor=True, executable=is_exe
+                )
+            plans.append(plan)
             wanted[key].append(t)
             if len(wanted[key]) == 1:
                 pending[(t.staging_site, t.level)].append((t, lfn, url, src_site, is_exe))
