@@ -83,9 +83,17 @@ class HTCondorEngine(Engine):
 
         submit_dir = Path(submit_dir).resolve()
         dag = find_dag(submit_dir)
+        schedd = self._schedd()
+        running = f'JobUniverse == 7 && Iwd == "{dag.parent}" && JobStatus =!= 3 && JobStatus =!= 4'
+        try:
+            active = schedd.query(constraint=running, projection=["ClusterId"])
+        except Exception as exc:
+            raise EngineError(f"HTCondor query failed: {exc}") from exc
+        if active:
+            cluster = active[0].get("ClusterId")
+            raise EngineError(f"{dag.name} is already being run by DAGMan job {cluster}")
         sub_file = write_condor_submit(dag, self.dagman_path, force, batch_name=submit_dir.name)
         description = htcondor2.Submit(sub_file.read_text())
-        schedd = self._schedd()
         cwd = os.getcwd()
         try:
             os.chdir(dag.parent)  # relative paths in the .condor.sub are relative to the DAG
