@@ -698,7 +698,9 @@ def _ensure_workflow(
     run_id: str | None,
     parent: Workflow | None = None,
 ) -> Workflow:
-    wf = session.scalar(select(Workflow).where(Workflow.wf_uuid == bd.wf_uuid))
+    # FOR UPDATE (PostgreSQL): two passes over one run (the beat and a CLI user) take turns,
+    # so the second sees the first one's cursors instead of reading the same records again
+    wf = session.scalar(select(Workflow).where(Workflow.wf_uuid == bd.wf_uuid).with_for_update())
     if wf is not None:
         if run_id and wf.run_id is None:
             wf.run_id = run_id

@@ -233,3 +233,41 @@ def test_both_backends_see_the_same_schema(db: Session) -> None:
     else:
         q = "select tablename from pg_tables where schemaname = 'public'"
     assert names <= {r[0] for r in db.execute(text(q))}
+
+
+def test_concurrent_passes_take_turns(fresh_pg_url: str, tmp_path: Path) -> None:
+    """The beat's pass and a user's `aerie status` on the same run, at the same moment."""
+    import threading
+
+    from gateway.db import migrate
+    from gateway.db.session import Database, make_engine_for_url
+
+    migrate.upgrade(fresh_pg_url)
+    database = Database(make_engine_for_url(fresh_pg_url))
+    try:
+        sd = diamond(tmp_path / "run")
+        run_first_half(sd)
+        with database.session_scope() as s:
+            wf_id = monitor_run(s, sd.root).wf_id
+        run_second_half(sd)
+        start = threading.Barrier(2)
+        results: list[object] = []
+
+        def one_pass() -> None:
+            start.wait()
+            try:
+                with database.session_scope() as s:
+                    results.append(monitor_run(s, sd.root).job_instances)
+            except Exception as exc:  # noqa: BLE001 - the test reports it below
+                results.append(exc)
+
+        threads = [threading.Thread(target=one_pass) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(results, key=str) == [0, 2]  # one pass did the work, the other saw it
+        with database.session_scope() as s:
+            assert rows_for(s, wf_id)["job_instance"] == 4
+    finally:
+        database.dispose()
