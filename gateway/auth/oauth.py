@@ -24,7 +24,7 @@ from joserfc.errors import JoseError
 
 from gateway.auth.sessions import end_session, require_csrf, start_session
 from gateway.deps import SessionDep, SettingsDep, WebUser
-from gateway.errors import NotFound, Unauthenticated
+from gateway.errors import AerieError, NotFound, Unauthenticated
 from gateway.services import audit, logins
 from gateway.settings import OIDCProvider, Settings
 
@@ -60,6 +60,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 """Settings for common providers; fill in client_id / client_secret (and the Keycloak realm)."""
+
+
+class ProviderUnavailable(AerieError):
+    """The identity provider cannot be reached or answers nonsense (try again later)."""
+
+    status_code = 503
+    code = "provider_unavailable"
 
 
 class LoginProviders:
@@ -118,7 +125,7 @@ async def login(provider: str, request: Request, settings: SettingsDep) -> Respo
         response: Response = await client.authorize_redirect(request, redirect_uri)
     except Exception as exc:  # discovery unreachable, bad metadata: tell the user, not a 500
         log.warning("login provider %s unavailable: %s", provider, exc)
-        raise Unauthenticated(f"the login provider {provider!r} is unavailable: {exc}") from exc
+        raise ProviderUnavailable(f"the login provider {provider!r} is unavailable: {exc}") from exc
     return response
 
 

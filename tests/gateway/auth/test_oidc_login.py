@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gateway.db import migrate
@@ -193,3 +195,18 @@ def test_plain_oauth2_provider_logs_in_through_userinfo(gateway: Gateway) -> Non
     [user] = [u for u in gateway.users() if u.oidc_issuer == "https://plain-oauth.example"]
     assert user.oidc_subject == "alice-123"
     assert me["name"] == user.name and me["email"] == "alice@uni.example.edu"
+
+
+def test_an_unreachable_provider_is_a_503_not_a_500(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = make_settings(
+        tmp_path / "data",
+        oidc_providers=[{"name": "down", "issuer": dead, "client_id": "c", "client_secret": "s"}],
+    )
+    migrate.upgrade(settings.database_url)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/login/down", follow_redirects=False)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "provider_unavailable"
