@@ -104,3 +104,29 @@ def test_planned_failure_is_retried_and_the_rescue_run_finishes(
     assert (output / "f.d").exists()
     preprocess = [r for r in records(dag.parent) if r.get("job_name") == "preprocess_ID0000001"]
     assert len(preprocess) == 1, "nodes that succeeded before are not run again"
+
+
+def test_planned_hierarchical_workflow_runs_its_subdag(shared_dir: Path, tmp_path: Path) -> None:
+    base = tmp_path / "wf"
+    shutil.copytree(shared_dir / "pegasus" / "examples" / "hierarchical", base)
+    for path in base.glob("*.yml"):
+        path.write_text(path.read_text().replace("/EXAMPLES_DIR/hierarchical", str(base)))
+    workflow = base / "workflow.yml"
+    submit = tmp_path / "submit"
+    options = PlanOptions(
+        submit_dir=submit,
+        sites=["local"],
+        workflow_file=str(workflow),
+        sources={"workflow.yml": str(workflow)},
+    )
+    write(plan(load_inputs(workflow, sites=["local"]), options))
+    install_wrapper(submit)
+    dag = next(submit.glob("*.dag"))
+    assert "SUBDAG EXTERNAL" in dag.read_text()
+    result = run(dag, EngineConfig(cpus=2, scratch_root=tmp_path / "scratch"))
+    assert result.exit_code == 0, (dag.parent / (dag.name + ".dagman.out")).read_text()[-3000:]
+    inner_metrics = list(submit.glob("00/00/*.000/*.dag.metrics"))  # inner_SUB01 links here
+    assert len(inner_metrics) == 1 and json.loads(inner_metrics[0].read_text())["exitcode"] == 0
+    words = (base / "words.txt").read_text().split()
+    counted = next(tmp_path.glob("*output*/count.txt")).read_text().split()
+    assert int(counted[0]) == len(words), "the outer job counted the inner job's output"
