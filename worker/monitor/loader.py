@@ -356,7 +356,9 @@ class _Pass:
             if inst.local_duration is None and inst.execute_ts is not None:
                 inst.local_duration = (inst.terminate_ts or ts) - inst.execute_ts
             inst.exitcode = status
-            start = inst.post_start_ts or inst.terminate_ts or ts
+            # jobstate.log stamps are whole seconds: never start the POST before the job ended
+            known = [t for t in (inst.post_start_ts, inst.terminate_ts) if t is not None]
+            start = min(max(known), ts) if known else ts
             inst.scripts.append(self._script_row(inst, -2, "dagman::post", start, ts, status))
             self._finish(inst)
 
