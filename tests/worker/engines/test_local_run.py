@@ -395,3 +395,16 @@ def test_noop_dir_done_defer_and_always_run_post(
         "noop 0",
         "post -1004 1",
     ]
+
+
+def test_events_also_go_to_the_log_the_submit_file_names(
+    dagdir: DagDir, engine_config: EngineConfig
+) -> None:
+    d = dagdir
+    d.sub("A.sub", f"A {d.root}", extra="log = own.log\n")
+    dag = d.dag("JOB A A.sub\nSCRIPT POST A /bin/true\n")
+    assert run(dag, engine_config).exit_code == 0
+    own = [ev.type for ev in htcondor2.JobEventLog(str(d.root / "own.log")).events(0)]
+    assert own[0] == E.SUBMIT and own[1] == E.EXECUTE and own[-1] == E.JOB_TERMINATED
+    shared = [ev.type for ev in events(dag)]
+    assert shared[-1] == E.POST_SCRIPT_TERMINATED and E.POST_SCRIPT_TERMINATED not in own
