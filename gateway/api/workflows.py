@@ -40,7 +40,8 @@ _SUBMIT_BODY: dict[str, Any] = {
                         "engine": {"type": "string", "enum": list(run_service.ENGINES)},
                         "execution_sites": {
                             "type": "string",
-                            "description": "Comma-separated site names.",
+                            "description": "Comma-separated site names (also accepted as a "
+                            "text `sites` field; a `sites` file is the site catalog).",
                         },
                         "labels": {"type": "string", "description": "A JSON object."},
                     },
@@ -115,6 +116,15 @@ def _labels(raw: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+def _is_site_list(value: Any) -> bool:
+    """A plain text `sites` value like "local,condorpool" (not an uploaded catalog)."""
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and all(c.isalnum() or c in "_.-, " for c in value)
+    )
+
+
 async def _submission(request: Request) -> run_service.Submission:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
@@ -130,12 +140,15 @@ async def _submission(request: Request) -> run_service.Submission:
                 for e in exc.errors()
             ]
             raise InvalidInput("the submission is not valid", details=details) from exc
+        execution_sites = body.execution_sites
+        if isinstance(body.sites, list):  # `sites` as site names, not a catalog
+            execution_sites, body.sites = body.sites, None
         docs = {k: getattr(body, k) for k in run_service.DOCUMENTS if getattr(body, k)}
         return run_service.Submission(
             documents=docs,
             name=body.name,
             engine=body.engine,
-            execution_sites=body.execution_sites,
+            execution_sites=execution_sites,
             labels=body.labels,
         )
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
@@ -151,13 +164,16 @@ async def _submission(request: Request) -> run_service.Submission:
                 details=[{"field": f, "message": "unknown field"} for f in unknown],
             )
         docs = {}
+        sites = form.get("execution_sites")
         for field in run_service.DOCUMENTS:
             value = form.get(field)
+            if field == "sites" and _is_site_list(value):
+                sites = value  # `sites=local,cluster` names sites; a file is a catalog
+                continue
             if value is not None:
                 docs[field] = await _read_text(value, field)
         name = form.get("name")
         engine = form.get("engine")
-        sites = form.get("execution_sites")
         labels = form.get("labels")
         return run_service.Submission(
             documents=docs,

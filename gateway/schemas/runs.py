@@ -16,7 +16,10 @@ class WorkflowSubmitJSON(BaseModel):
     workflow: str = Field(description="The Pegasus 5.0 workflow YAML.")
     replicas: str | None = Field(default=None, description="Replica catalog YAML.")
     transformations: str | None = Field(default=None, description="Transformation catalog YAML.")
-    sites: str | None = Field(default=None, description="Site catalog YAML.")
+    sites: str | list[str] | None = Field(
+        default=None,
+        description="Site catalog YAML; or, as a list, the sites to run on (= execution_sites).",
+    )
     properties: str | None = Field(default=None, description="pegasus.properties text.")
     name: str | None = Field(default=None, max_length=255)
     engine: str | None = Field(default=None, description="'local' or 'htcondor'.")

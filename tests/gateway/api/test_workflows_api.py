@@ -291,3 +291,20 @@ def test_default_catalogs_are_validated_and_used_by_submissions(
 
     assert api.delete("/api/v1/transformations", headers=auth).status_code == 204
     assert _submit(api, auth, docs).status_code == 422
+
+
+def test_sites_as_names_selects_execution_sites(
+    api: TestClient, make_user: MakeUser, headers: Headers, pipeline: dict[str, Path], sent: Sent
+) -> None:
+    auth = headers(make_user())
+    as_form = api.post(
+        "/api/v1/workflows", headers=auth, files=multipart(pipeline), data={"sites": "local"}
+    )
+    as_json = api.post(
+        "/api/v1/workflows",
+        headers=auth,
+        json={**{k: p.read_text() for k, p in pipeline.items()}, "sites": ["local"]},
+    )
+    assert as_form.status_code == 202, as_form.text
+    assert as_json.status_code == 202, as_json.text
+    assert len(sent) == 2
