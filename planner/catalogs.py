@@ -30,6 +30,7 @@ from planner.spec import (
     Directory,
     FileServer,
     Job,
+    Pfn,
     Profiles,
     Replica,
     ReplicaCatalog,
@@ -43,6 +44,7 @@ from planner.spec import (
 __all__ = [
     "AUTO_SITES",
     "Catalogs",
+    "directory_replica_catalog",
     "ReplicaLocation",
     "Replicas",
     "Sites",
@@ -224,6 +226,21 @@ class Transformations:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_name.values())
+
+
+def directory_replica_catalog(directory: Path, site: str = "local") -> ReplicaCatalog:
+    """A replica catalog of every file under `directory` (`pegasus-plan --input-dir`).
+
+    LFNs are paths relative to the directory (`sub/x.txt`), PFNs absolute `file://` URLs on
+    `site`, as Pegasus's Directory replica catalog backend does; hidden files are left out.
+    """
+    root = Path(directory).resolve()
+    replicas = []
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if p.is_file() and not any(part.startswith(".") for part in rel.parts):
+            replicas.append(Replica(lfn=rel.as_posix(), pfns=(Pfn(site=site, pfn=f"file://{p}"),)))
+    return ReplicaCatalog(replicas=tuple(replicas))
 
 
 def auto_site(name: str) -> Site | None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from planner.catalogs import Catalogs
+from planner.catalogs import Catalogs, directory_replica_catalog
 from planner.checks import check
 from planner.errors import PlanningError, Problem, SpecError
 from planner.graph import Graph, build_graph
@@ -80,12 +80,15 @@ def load_inputs(
     sites: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
     inherited_replicas: Sequence[ReplicaCatalog] = (),
+    input_dirs: Sequence[PathLike] = (),
     discover: bool = True,
     run_checks: bool = True,
     confine_to: PathLike | None = None,
 ) -> PlanInputs:
     """Load and check one planning run; raise `SpecError` or `PlanningError` with every problem.
 
+    `input_dirs` add every file under each directory as a replica on `local`
+    (`pegasus-plan --input-dir`), after the catalog files and before `inherited_replicas`.
     `env` expands `${VAR}` in site and transformation catalogs (never implicitly from the
     process environment). `discover=False` turns off looking for catalog files beside the
     workflow. `run_checks=False` skips the semantic checks (the graph is still built).
@@ -186,8 +189,14 @@ def load_inputs(
     if problems or wf is None:
         raise SpecError(locate(problems))
 
+    dir_rcs = [directory_replica_catalog(Path(d)) for d in input_dirs]
     catalogs = Catalogs.of(
-        [*([wf.replica_catalog] if wf.replica_catalog else []), *rcs, *inherited_replicas],
+        [
+            *([wf.replica_catalog] if wf.replica_catalog else []),
+            *rcs,
+            *dir_rcs,
+            *inherited_replicas,
+        ],
         [*([wf.transformation_catalog] if wf.transformation_catalog else []), *tcs],
         [*([wf.site_catalog] if isinstance(wf.site_catalog, SiteCatalog) else []), *scs],
     )

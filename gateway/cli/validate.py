@@ -23,6 +23,13 @@ import click
 )
 @click.option("--sc", "sc", multiple=True, type=click.Path(path_type=Path), help="Site catalog.")
 @click.option("--conf", type=click.Path(path_type=Path), help="pegasus.properties file.")
+@click.option(
+    "--input-dir",
+    "input_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory whose files are replicas on site local (repeatable).",
+)
 @click.option("--sites", help="Comma-separated candidate execution sites.")
 @click.option("--expand-env", is_flag=True, help="Expand ${VAR} in catalogs from this environment.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
@@ -32,6 +39,7 @@ def validate(
     tc: tuple[Path, ...],
     sc: tuple[Path, ...],
     conf: Path | None,
+    input_dirs: tuple[Path, ...],
     sites: str | None,
     expand_env: bool,
     as_json: bool,
@@ -49,6 +57,7 @@ def validate(
             site_catalogs=sc,
             properties=conf,
             sites=site_list,
+            input_dirs=input_dirs,
             env=dict(os.environ) if expand_env else None,
         )
     except ProblemsError as exc:

@@ -244,3 +244,26 @@ def test_uploaded_documents_cannot_name_files_outside_their_directory(
         f"{secret}:1: replicas: required field is missing",
         f"{secret}:2: sites: unknown field 'sites'",
     ]
+
+
+def test_input_dirs_provide_replicas(tmp_path: Path, write_yaml: WriteYaml) -> None:
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "a.txt").write_text("a")
+    (data / "sub" / "b.txt").write_text("b")
+    (data / ".hidden").write_text("h")
+    wf = write_yaml(
+        "workflow.yml",
+        "pegasus: '5.0'\nname: w\n"
+        "transformationCatalog:\n  transformations:\n"
+        "  - {name: t, sites: [{name: local, pfn: /t, type: installed}]}\n"
+        "jobs:\n- {type: job, id: a, name: t, arguments: [],\n"
+        "   uses: [{lfn: a.txt, type: input}, {lfn: sub/b.txt, type: input}]}\n",
+    )
+    with pytest.raises(PlanningError):
+        load_inputs(wf)
+    r = load_inputs(wf, input_dirs=[data])
+    assert [x.pfn for x in r.catalogs.replicas.lookup("sub/b.txt")] == [
+        f"file://{data.resolve() / 'sub' / 'b.txt'}"
+    ]
+    assert ".hidden" not in r.catalogs.replicas
