@@ -41,7 +41,23 @@ install_wrapper(submit)
 """
 
 
-def plan_and_run(base: Path, example: str) -> Path:
+FLAKY = """\
+pegasus: 5.0.4
+name: flaky
+transformationCatalog:
+  transformations:
+  - {name: ok, sites: [{name: local, pfn: /bin/true, type: installed}]}
+  - {name: fail, sites: [{name: local, pfn: /bin/false, type: installed}]}
+jobs:
+- {type: job, name: ok, id: ID0000001, arguments: [], uses: []}
+- {type: job, name: fail, id: ID0000002, arguments: [], uses: [],
+   profiles: {dagman: {RETRY: '2'}}}
+jobDependencies:
+- {id: ID0000001, children: [ID0000002]}
+"""
+
+
+def plan_and_run(base: Path, example: str, workflow: str | None = None) -> Path:
     """Copy an example, plan it for the local site, run it with the local engine."""
     source = EXAMPLES / example
     if not source.is_dir():
@@ -51,6 +67,8 @@ def plan_and_run(base: Path, example: str) -> Path:
     for path in wf.iterdir():
         if path.suffix in (".yml", ".properties"):
             path.write_text(path.read_text().replace(f"/EXAMPLES_DIR/{example}", str(wf)))
+    if workflow is not None:
+        (wf / "workflow.yml").write_text(workflow)
     submit = base / "submit"
     repo = Path(__file__).parents[3]
     env = {**os.environ, "PYTHONPATH": str(repo)}
@@ -62,13 +80,18 @@ def plan_and_run(base: Path, example: str) -> Path:
         [sys.executable, "-m", "worker.engines.local", "run", str(next(submit.glob("*.dag")))],
         env=env, cwd=base, timeout=300, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == (0 if workflow is None else 1), done.stdout + done.stderr
     return submit
 
 
 @pytest.fixture(scope="module")
 def diamond_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return plan_and_run(tmp_path_factory.mktemp("e2e"), "diamond-catalogs")
+
+
+@pytest.fixture(scope="module")
+def flaky_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return plan_and_run(tmp_path_factory.mktemp("e2e-f"), "diamond-catalogs", FLAKY)
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +171,24 @@ def test_sub_workflows_are_followed_and_linked(db: Session, hierarchical_run: Pa
         ("inner-0.dag", 1, "Success"),
     ]
     assert monitor_run(db, hierarchical_run).events == 0
+
+
+def test_real_retries_become_instances_with_their_own_records(db: Session, flaky_run: Path) -> None:
+    result = monitor_run(db, flaky_run)
+    attempts = db.execute(
+        select(JobInstance.job_submit_seq, JobInstance.exitcode, JobInstance.stdout_file)
+        .join(Job, Job.job_id == JobInstance.job_id)
+        .where(Job.wf_id == result.wf_id, Job.exec_job_id == "fail_ID0000002")
+        .order_by(JobInstance.job_submit_seq)
+    ).all()
+    assert [(r[1], r[2]) for r in attempts] == [
+        (256, f"00/00/fail_ID0000002.out.{k:03d}") for k in range(3)
+    ]
+    s = st.summary(db, result.wf_id)
+    assert (s.jobs.failed, s.jobs.retries, s.tasks.failed, s.tasks.retries) == (1, 2, 1, 2)
+    recs = [r for r in records(flaky_run) if r["job_id"] == "ID0000002"]
+    assert [r["exitcode"] for r in recs] == [1, 1, 1]
+    assert s.cum_job_badput == pytest.approx(sum(r["duration"] for r in recs))
+    [failed] = analyze(db, result.wf_id).failed_jobs
+    assert failed.stdout_file == "00/00/fail_ID0000002.out.002"
+    assert failed.tasks[0].exitcode == 1 and failed.tasks[0].failed_step == "exec"
