@@ -340,3 +340,52 @@ def test_stage_in_bundling_ceil_n_over_10_per_level(write_yaml: WriteYaml, tmp_p
         assert d.parents(f"work_J{i}") & set(d.named("stage_in_")) == {
             f"stage_in_local_local_0_{i % 3}"
         }
+
+
+def test_inter_site_transfer_between_staging_sites(write_yaml: WriteYaml, tmp_path: Path) -> None:
+    dirs = {s: tmp_path / f"{s}-scratch" for s in ("s1", "s2")}
+    site_entries = "\n".join(
+        f"""          - name: {s}
+            directories:
+            - {{type: sharedScratch, path: {d}, fileServers: [{{url: "file://{d}"}}]}}"""
+        for s, d in dirs.items()
+    )
+    (tmp_path / "f0").write_text("zero\n")
+    wf = write_yaml(
+        "two.yml",
+        f"""
+        pegasus: "5.0"
+        name: two
+        siteCatalog:
+          sites:
+{site_entries}
+        replicaCatalog:
+          replicas:
+          - {{lfn: f0, pfns: [{{site: local, pfn: {tmp_path}/f0}}]}}
+        transformationCatalog:
+          transformations:
+          - name: step
+            sites:
+            - {{name: s1, pfn: /bin/cp, type: installed}}
+            - {{name: s2, pfn: /bin/cp, type: installed}}
+        jobs:
+        - {{type: job, name: step, id: A, arguments: [f0, f1],
+           profiles: {{selector: {{execution.site: s1}}}},
+           uses: [{{lfn: f0, type: input}}, {{lfn: f1, type: output, stageOut: false}}]}}
+        - {{type: job, name: step, id: B, arguments: [f1, f2],
+           profiles: {{selector: {{execution.site: s2}}}},
+           uses: [{{lfn: f1, type: input}}, {{lfn: f2, type: output}}]}}
+    """,
+    )
+    submit = tmp_path / "s" / "submit"
+    plan_file(wf, submit, properties={"pegasus.data.configuration": "nonsharedfs"})
+    d = dag_structure(submit / "two-0.dag")
+    (inter,) = d.named("stage_inter_")
+    assert inter == "stage_inter_local_step_B_0"
+    assert d.parents(inter) >= {"step_A"} and "step_B" in d.children(inter)
+    (entry,) = read_json(submit / d.jobs[inter].replace(".sub", ".in"))
+    assert entry["src_urls"][0] == {"site_label": "s1", "url": f"file://{dirs['s1']}/submit/f1"}
+    assert entry["dest_urls"][0] == {"site_label": "s2", "url": f"file://{dirs['s2']}/submit/f1"}
+    assert set(d.named("create_dir_")) == {"create_dir_two_0_s1", "create_dir_two_0_s2"}
+    lite_b = read_json(submit / d.jobs["step_B"].replace(".sub", ".lite.json"))
+    assert lite_b["inputs"][0]["urls"] == [f"file://{dirs['s2']}/submit/f1"]
