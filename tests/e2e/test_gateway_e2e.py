@@ -123,3 +123,8 @@ def test_login_token_submit_follow_events_statistics_download(
                 final = api.get(run["links"]["self"], headers=auth).json()
                 assert final["state"] == "succeeded"
                 assert final["counts"]["succeeded"] == final["counts"]["total"]
+
+                # Deleting it removes the provenance rows (PostgreSQL cascades) and its files.
+                assert api.delete(run["links"]["self"], headers=auth).status_code == 204
+                assert api.get(run["links"]["jobs"], headers=auth).status_code == 404
+                assert not (settings.data_dir / "runs" / run["id"]).exists()
