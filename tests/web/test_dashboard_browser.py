@@ -11,7 +11,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.gateway.pegasus_workflows import EXPECTED_OUTPUT, build_pipeline
+from tests.gateway.pegasus_workflows import EXPECTED_OUTPUT, build_failing, build_pipeline
 from tests.web.conftest import Browser, LiveGateway
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -297,3 +297,45 @@ def test_runs_list_follows_a_running_run_without_a_reload(browser: Browser, tmp_
     browser.wait_for(f"{row} .badge[data-state=succeeded]", timeout=60)
     assert re.search(r"\b(\d+)/\1 jobs", browser.find(row).text)  # all done
     assert browser.driver.execute_script("return window.notReloaded") is True
+
+
+def test_a_failed_run_shows_what_went_wrong_and_a_retry_finishes_it(
+    browser: Browser, tmp_path: Path
+) -> None:
+    flag = tmp_path / "fixed"
+    browser.login("alice")
+    submit(browser, build_failing(tmp_path / "failing", flag))
+    run_id = run_id_of(browser)
+    browser.wait_for("#status[data-state=failed]", timeout=90)
+    browser.wait_for("#analysis")
+
+    analysis = browser.find("#analysis").text
+    assert "second_ID2" in analysis and "about to fail" in analysis
+    assert "first_ID1" not in analysis
+    row = browser.find("tr.job-row[data-job=second_ID2]")
+    assert row.get_attribute("data-state") == "failed"
+    assert browser.find("svg#dag g.node[data-job=second_ID2]").get_attribute("data-state") == (
+        "failed"
+    )
+    assert browser.find("svg#dag g.node[data-job=first_ID1]").get_attribute("data-state") == (
+        "succeeded"
+    )
+    bar = browser.find("svg#gantt g.bar[data-job=second_ID2]")
+    assert bar.get_attribute("data-outcome") == "failed"
+
+    browser.click(row.find_element(By.CSS_SELECTOR, "a"))
+    task = next(r for r in browser.find_all("tr.invocation") if r.text.startswith("1 second"))
+    assert task.find_element(By.CSS_SELECTOR, "td:nth-child(3)").text == "3"  # the task's exit
+    assert "exited with code 3" in browser.find("pre.stderr").text
+    browser.open(f"/runs/{run_id}")
+
+    flag.touch()  # the user fixes the problem, then presses Retry
+    browser.click("form[action$='/retry'] button")
+    assert "Resubmitted “failing”" in browser.find(".flash.success").text
+    assert "retry requested" in browser.find("#activity").text
+    browser.wait_for("#status[data-state=succeeded]", timeout=90)
+    assert browser.path == f"/runs/{run_id}"
+    # the rescue DAG skipped what had succeeded: `first` ran once in all
+    assert (tmp_path / "failing" / "first.count").read_text().count("ran") == 1
+    attempts = browser.find_all("svg#gantt g.bar[data-job=second_ID2]")
+    assert [b.get_attribute("data-outcome") for b in attempts] == ["failed", "succeeded"]
