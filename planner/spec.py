@@ -350,9 +350,10 @@ def _prepare_job(data: Any) -> Any:
                 lfn = u.get("lfn")
                 if type(lfn) is str:
                     u["lfn"] = intern(lfn)
-    name = data.get("name")
-    if type(name) is str:
-        data["name"] = intern(name)
+    for key in ("name", "id"):
+        value = data.get(key)
+        if type(value) is str:
+            data[key] = intern(value)
     return data
 
 
@@ -438,6 +439,16 @@ class Dependency:
 
     id: NodeId
     children: Annotated[tuple[NodeId, ...], Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _share_ids(cls, data: Any) -> Any:
+        """Job ids repeat across a million edges: make each one string object."""
+        if isinstance(data, dict):
+            children = data.get("children")
+            if isinstance(children, list):
+                data["children"] = [intern(c) if type(c) is str else c for c in children]
+        return data
 
 
 def transformation_key(namespace: str | None, name: str, version: str | None) -> str:
