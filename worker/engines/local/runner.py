@@ -28,8 +28,9 @@ from worker.engines.local import process as proc
 from worker.engines.local import recovery
 from worker.engines.local.config import EngineConfig
 from worker.engines.local.dagfile import Dag, apply_rescue, parse_dag
+from worker.engines.local.nodestate import RunResult
 from worker.engines.local.rescue import newest_rescue, retire_rescue_files
-from worker.engines.local.scheduler import DagRun, RunResult
+from worker.engines.local.scheduler import DagRun
 
 
 class EngineBusy(RuntimeError):

@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from worker.engines.local import process as proc
@@ -34,10 +33,32 @@ from worker.engines.local.dagfile import Dag, Node, Script
 from worker.engines.local.dagmanout import DagmanOut
 from worker.engines.local.eventlog import EventLogWriter, Resources, Usage
 from worker.engines.local.jobstate import JobStateLog
+from worker.engines.local.nodestate import (
+    COUNT_KEYS,
+    DAG_STATUS_ABORT,
+    DAG_STATUS_ERROR,
+    DAG_STATUS_NAMES,
+    DAG_STATUS_NODE_FAILED,
+    DAG_STATUS_OK,
+    DAG_STATUS_RM,
+    DONE,
+    ERROR,
+    FUTILE,
+    NOT_READY,
+    POSTRUN,
+    PRERUN,
+    READY,
+    RETURN_PRE_FAILED,
+    RETURN_REMOVED,
+    RETURN_SUBMIT_FAILED,
+    SUBMITTED,
+    NodeRun,
+    Running,
+    RunResult,
+)
 from worker.engines.local.rescue import write_rescue
 from worker.engines.local.statusfile import NodeSnapshot, render, write_atomically
 from worker.engines.local.submit import (
-    InputTransfer,
     JobSpec,
     SubmitCache,
     SubmitFileError,
@@ -51,77 +72,10 @@ from worker.engines.local.submit import (
     transfer_outputs,
 )
 
-NOT_READY, READY, PRERUN, SUBMITTED, POSTRUN, DONE, ERROR, FUTILE = range(8)
-COUNT_KEYS = {
-    NOT_READY: "Unready",
-    READY: "Ready",
-    PRERUN: "Pre",
-    SUBMITTED: "Queued",
-    POSTRUN: "Post",
-    DONE: "Done",
-    ERROR: "Failed",
-    FUTILE: "Futile",
-}
-
-# DAG status codes (metrics DagStatus, DAG_STATUS macro)
-DAG_STATUS_OK, DAG_STATUS_ERROR, DAG_STATUS_NODE_FAILED, DAG_STATUS_ABORT, DAG_STATUS_RM = range(5)
-DAG_STATUS_NAMES = [
-    "DAG_STATUS_OK",
-    "DAG_STATUS_ERROR",
-    "DAG_STATUS_NODE_FAILED",
-    "DAG_STATUS_ABORT",
-    "DAG_STATUS_RM",
-]
-
-RETURN_SUBMIT_FAILED = -1001
 MAX_DEFERRED_PER_TURN = 256
 """Ready nodes that cannot start now (PRE throttle, local-universe limit, a request larger
 than what is free) are skipped over; looking further than this many per turn would make a
 turn cost O(ready nodes) while thousands wait."""
-RETURN_REMOVED = -1002
-RETURN_PRE_FAILED = -1004
-
-
-@dataclass
-class NodeRun:
-    """Run-time state of one node (the parsed `Node` stays immutable)."""
-
-    node: Node
-    status: int = NOT_READY
-    waiting_parents: int = 0
-    retry: int = 0
-    pre_done: bool = False
-    cluster: int | None = None
-    job_return: int | None = None
-    pre_return: int | None = None
-    sequence: int = 0
-    tag: str | None = None
-    details: str = ""
-
-
-@dataclass
-class Running:
-    """One live child process: a node's job, or its PRE/POST script."""
-
-    kind: str  # job | pre | post
-    name: str
-    started: float
-    cluster: int | None = None
-    spec: JobSpec | None = None
-    scratch: Path | None = None
-    slot: str = ""
-    bytes_in: int = 0
-    category: str | None = None
-    inputs: InputTransfer | None = None
-    error_fd: int = -1
-
-
-@dataclass
-class RunResult:
-    exit_code: int
-    dag_status: int
-    failed: list[str] = field(default_factory=list)
-    rescue_file: Path | None = None
 
 
 class DagRun:
@@ -424,6 +378,11 @@ class DagRun:
 
     # ------------------------------------------------------------------ starting
     def _start_ready(self) -> None:
+        if self.ready:
+            # What made these nodes ready (a parent's 005/016 events) must be on disk before
+            # a child starts: a SIGKILLed engine recovers from the log, and a completion lost
+            # in the buffer would run that parent again.
+            self._flush()
         deferred: list[tuple[int, int, str]] = []
         while self.ready:
             item = heapq.heappop(self.ready)
