@@ -176,6 +176,17 @@ def _monitor(session: Session, run: Run) -> None:
         log.warning("monitoring run %s: %s", run.id, exc)
 
 
+def _all_held(counts: dict[str, Any]) -> bool:
+    """Every job in the queue is held and nothing else is moving: the run is HELD.
+
+    DAGMan counts held jobs among the queued nodes (NodesQueued) and separately as held
+    (JobProcsHeld), so "held >= queued" means no queued job can run until someone releases it.
+    """
+    held = int(counts.get("held", 0))
+    busy = int(counts.get("pre", 0)) + int(counts.get("post", 0))
+    return held > 0 and held >= int(counts.get("queued", 0)) and busy == 0
+
+
 def poll_run(settings: Settings, run_id: str) -> str:
     """One look at one active run; returns its state afterwards."""
     from worker.engines import EngineError, EngineHandle
@@ -195,7 +206,16 @@ def poll_run(settings: Settings, run_id: str) -> str:
         status = engine.poll(handle)
         if status.state is EngineState.RUNNING:
             after = runs.status_counts(session, run)
-            if after != before and after:
+            held = int(after.get("held", 0))
+            if RunState(run.state) is RunState.RUNNING and _all_held(after):
+                run_events.set_state(
+                    session, settings, run, RunState.HELD, detail=f"{held} job(s) held"
+                )
+            elif RunState(run.state) is RunState.HELD and held == 0:
+                run_events.set_state(
+                    session, settings, run, RunState.RUNNING, detail="held jobs released"
+                )
+            elif after != before and after:
                 run_events.record(
                     session,
                     settings,
@@ -203,7 +223,10 @@ def poll_run(settings: Settings, run_id: str) -> str:
                     f"progress: {after['succeeded']}/{after['total']} done, "
                     f"{after['failed']} failed",
                 )
-        elif status.state is EngineState.SUCCEEDED:
+            return RunState(run.state).value
+        if RunState(run.state) is RunState.HELD:  # concluded while held: leave HELD first
+            run_events.set_state(session, settings, run, RunState.RUNNING)
+        if status.state is EngineState.SUCCEEDED:
             _monitor(session, run)
             run_events.set_state(session, settings, run, RunState.SUCCEEDED, detail=status.detail)
         elif status.state in (EngineState.FAILED, EngineState.REMOVED):

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from gateway.db import migrate
 from gateway.db.base import utcnow
-from gateway.db.models import Run, RunEvent
+from gateway.db.models import DagStatus, Run, RunEvent
 from gateway.db.session import Database
 from gateway.db.states import RunState
 from gateway.services import runs as run_service
@@ -152,3 +152,51 @@ def test_reapers_replan_lost_queued_runs_and_fail_stuck_planning(
     assert failed.state is RunState.FAILED
     assert failed.error is not None and "interrupted" in failed.error
     _until(settings, db, lost, {"succeeded"})
+
+
+def test_a_run_whose_queued_jobs_are_all_held_is_held_until_released(
+    env: tuple[Settings, Database], tmp_path: Path
+) -> None:
+    """DAGMan reports held jobs in its node status (the monitor copies them into `dagstatus`);
+    here the held count is written the way the monitor would, while the job sleeps."""
+    settings, db = env
+    run_id = _submit(settings, db, build_sleeper(tmp_path / "wf", seconds=30))
+    assert tasks.plan_run(settings, run_id) == "running"
+    deadline = time.monotonic() + 30
+    while True:
+        tasks.poll_run(settings, run_id)
+        with db.session_scope() as s:
+            run = s.get(Run, run_id)
+            assert run is not None
+            counts = run_service.status_counts(s, run)
+            wf = run_service.root_workflow(s, run)
+        if counts.get("queued") == 1:
+            break
+        assert time.monotonic() < deadline, counts
+        time.sleep(0.3)
+    assert wf is not None
+
+    def set_held(n: int) -> None:
+        with db.session_scope() as s:
+            s.execute(update(DagStatus).where(DagStatus.wf_id == wf.wf_id).values(held=n))
+
+    set_held(1)
+    assert tasks.poll_run(settings, run_id) == "held"
+    assert tasks.poll_run(settings, run_id) == "held"  # stays held, no duplicate event
+    set_held(0)
+    assert tasks.poll_run(settings, run_id) == "running"
+
+    with db.session_scope() as s:
+        events = [
+            (e.state, e.detail)
+            for e in s.scalars(
+                select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id)
+            )
+        ]
+        run = s.get(Run, run_id)
+        assert run is not None
+        run_service.run_events.set_state(s, settings, run, RunState.CANCELLED)
+    assert ("held", "1 job(s) held") in events
+    assert events.count(("held", "1 job(s) held")) == 1
+    assert ("running", "held jobs released") in events
+    assert tasks.cancel_run(settings, run_id) == "removed"
