@@ -225,3 +225,15 @@ def test_schema_problems_of_all_documents_come_together(write_yaml: WriteYaml) -
         load_inputs(p)
     files = sorted({Path(x.file or "").name for x in exc.value.problems})
     assert files == ["replicas.yml", "sites.yml", "workflow.yml"]
+
+
+def test_sub_workflow_file_must_be_available(write_yaml: WriteYaml) -> None:
+    sub = (
+        "- type: pegasusWorkflow\n  id: s\n  file: inner.yml\n  arguments: []\n  uses: []\n"
+        "- type: condorWorkflow\n  id: d\n  file: made.dag\n  arguments: []\n  uses: []\n"
+    )
+    p = write_yaml("workflow.yml", wf_text(job("mk", outs=("made.dag",)) + sub))
+    assert [str(x) for x in check(load_workflow(p))] == [
+        f"{p}:16: jobs[1].file: sub-workflow file 'inner.yml' is produced by no job and has no "
+        "replica in the replica catalog"
+    ]
