@@ -251,6 +251,8 @@ def _load(
     kind: str,
     env: Mapping[str, str] | None = None,
 ) -> T:
+    if text.startswith("\ufeff"):  # a byte-order mark, as some Windows editors write
+        text = text[1:]
     if model is Workflow and len(text) >= _CHUNKED_MIN_CHARS:
         with gc_paused():
             chunked = _load_workflow_in_chunks(text, file)

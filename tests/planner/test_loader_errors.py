@@ -313,3 +313,11 @@ def test_inline_site_catalog_or_reference(write_yaml: WriteYaml) -> None:
     assert problems_of(lambda: load_workflow(r)) == [
         f"{r}:11: siteCatalog: expected a mapping, got 'sites.yml'"
     ]
+
+
+def test_byte_order_mark_and_crlf_line_ends() -> None:
+    text = "\ufeffpegasus: '5.0'\r\nname: w\r\njobs:\r\n- type: job\r\n  id: a\r\n  name: t\r\n"
+    text += "  arguments: []\r\n  uses: [{lfn: f, type: bad}]\r\n"
+    assert problems_of(lambda: loads_workflow(text, file="w.yml")) == [
+        "w.yml:8: jobs[0].uses[0].type: 'bad' is not one of none, input, output, inout, checkpoint"
+    ]
