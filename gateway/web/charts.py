@@ -216,7 +216,7 @@ def layout_gantt(
     ends = [s.ended if s.ended is not None else now for s in timed]
     t1 = max([*ends, *(s.started or t0 for s in timed)])
     span = max(t1 - t0, 1.0)
-    label_w, plot_w, row_h, top = 190.0, 720.0, 18.0, 24.0
+    label_w, plot_w, row_h, top = 210.0, 760.0, 18.0, 24.0
     scale = plot_w / span
 
     def x(t: float) -> float:
