@@ -298,6 +298,14 @@ def _plan(
     duration = time.perf_counter() - t0
     ew.metrics = _metrics(ew, workflow, n_tasks, len(deleted), started, duration, options)
     ew.metrics["aerie_pass_seconds"] = timings
+    # Tasks link to each other both ways; with the collector paused those cycles would outlive
+    # the plan. Breaking them lets reference counting free the planning state right here.
+    for t in [*order, *deleted]:
+        t.parents = {}
+        t.children = {}
+        t.node = None
+        t.members = None
+    state.tasks.clear()
     return ew
 
 

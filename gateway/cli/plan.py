@@ -171,6 +171,7 @@ def plan(
         )
         t1 = time.perf_counter()
         ew = plan_workflow(inputs, options)
+        del inputs  # the spec objects are not needed to write; big workflows need the memory
         t2 = time.perf_counter()
         write(ew)
     except ProblemsError as exc:
