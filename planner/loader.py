@@ -276,6 +276,10 @@ def _load_whole(
         raise SpecError(
             [Problem(file, 1, "", f"the document is empty (expected a {kind})", "empty")]
         )
+    if isinstance(data, list) and _MANY_DOCS.search(text) and len(data) > 1:
+        n = len(data)
+        msg = f"the file holds {n} YAML documents (separated by ---); expected one {kind}"
+        raise SpecError([Problem(file, 1, "", msg, "syntax")])
     if not isinstance(data, dict):
         got = type(data).__name__
         raise SpecError(
@@ -436,6 +440,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 _RS_LINE = re.compile(r"line (\d+)")
+_MANY_DOCS = re.compile(r"^---", re.M)
 
 
 def _parse(text: str, file: str) -> Any:
@@ -460,6 +465,10 @@ def _diagnose_syntax(text: str, file: str, fast_message: str) -> list[Problem]:
         what = exc.problem or str(exc)
         if exc.context:
             what = f"{what} ({exc.context})"
+        if line is not None:
+            bad = text.splitlines()[line - 1 : line] or [""]
+            if "\t" in bad[0][: len(bad[0]) - len(bad[0].lstrip())]:
+                what += "; tabs cannot indent YAML, use spaces"
         return [Problem(file, line, "", f"YAML syntax error: {what}", "syntax")]
     except yaml.YAMLError as exc:
         return [Problem(file, None, "", f"YAML syntax error: {exc}", "syntax")]

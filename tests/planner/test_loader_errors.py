@@ -321,3 +321,13 @@ def test_byte_order_mark_and_crlf_line_ends() -> None:
     assert problems_of(lambda: loads_workflow(text, file="w.yml")) == [
         "w.yml:8: jobs[0].uses[0].type: 'bad' is not one of none, input, output, inout, checkpoint"
     ]
+
+
+def test_several_documents_and_tabs() -> None:
+    assert problems_of(lambda: loads_workflow("name: a\n---\nname: b\n", file="w.yml")) == [
+        "w.yml:1: the file holds 2 YAML documents (separated by ---); expected one workflow"
+    ]
+    with pytest.raises(SpecError) as exc:
+        loads_workflow("pegasus: '5.0'\njobs:\n\t- a\n", file="w.yml")
+    (p,) = exc.value.problems
+    assert (p.line, p.code) == (3, "syntax") and "tab" in p.message.lower()
