@@ -214,3 +214,19 @@ def test_removing_a_dag_removes_its_subdag_and_both_resume(dagdir: DagDir) -> No
     resumed = start_engine(dag)
     assert resumed.wait(timeout=60) == 0, resumed.stderr.read() if resumed.stderr else ""
     assert d.starts() == ["A", "i1", "i2", "i2", "Z"]
+
+
+def test_the_final_node_runs_after_remove(dagdir: DagDir) -> None:
+    d = dagdir
+    d.sub("slow.sub", f"slow {d.root} 0 30")
+    (d.root / "fin.sub").write_text(
+        "universe = local\nexecutable = /bin/sh\n"
+        f"arguments = \"-c 'echo $(DAG_STATUS) > {d.root}/final.txt'\"\nqueue\n"
+    )
+    dag = d.dag("JOB slow slow.sub\nFINAL fin fin.sub\n")
+    engine = start_engine(dag)
+    wait_for(lambda: "slow" in d.starts())
+    os.kill(engine.pid, signal.SIGTERM)
+    assert engine.wait(timeout=30) == 1
+    assert (d.root / "final.txt").read_text().strip() == "4", "FINAL saw DAG_STATUS_RM"
+    assert "DONE fin" not in (d.root / "test.dag.rescue001").read_text()

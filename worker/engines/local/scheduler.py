@@ -1031,8 +1031,19 @@ class DagRun:
     def _stop_removed(self) -> RunResult:
         signame = signal.Signals(self.stop_signal or signal.SIGTERM).name
         self.out.line(f"Received {signame}: removing the DAG (condor_rm)")
+        reason = f"via condor_rm (by user {self.cfg.user})"
         self.dag_status = DAG_STATUS_RM
-        self._remove_all(f"via condor_rm (by user {self.cfg.user})")
+        self._remove_all(reason)
+        if self.dag.final is not None and not self.final_started:
+            # DAGMan runs the FINAL node after condor_rm too (with $DAG_STATUS 4); a second
+            # signal removes it as well.
+            self.stop_signal = None
+            if self._start_final():
+                self.dag_status = DAG_STATUS_RM
+                self._loop()
+            if self.stop_signal is not None:
+                self._remove_all(reason)
+        self.dag_status = DAG_STATUS_RM
         return self._conclude(exit_code=1)
 
     def _update_dag_status(self) -> None:
