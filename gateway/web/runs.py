@@ -232,6 +232,7 @@ def _live_context(session: Session, run: Run, request: Request) -> dict[str, Any
         "run": run,
         "state": state.value,
         "terminal": state in TERMINAL,
+        "imported": web_views.is_imported(run),
         "counts": _counts(session, run),
         "dag": dag,
         "dag_size": facets.jobs,
@@ -279,7 +280,6 @@ def run_page(
     live = _live_context(session, run, request)
     context = {
         "user": user,
-        "imported": web_views.is_imported(run),
         "labels": _row(session, run)["labels"],
         "last_event": session.scalar(
             select(RunEvent.id).where(RunEvent.run_id == run.id).order_by(RunEvent.id.desc())
