@@ -200,7 +200,8 @@ class StepWorkflow:
         for lfn in outputs:
             job.add_outputs(File(lfn), stage_out=stage_out, register_replica=False)
         if retry is not None:
-            job.add_profiles(Namespace.DAGMAN, key="retry", value=retry)
+            # a string: Pegasus.api drops a profile whose value is 0
+            job.add_profiles(Namespace.DAGMAN, key="retry", value=str(retry))
         self.jobs.append(job)
         return job
 
