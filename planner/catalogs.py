@@ -9,6 +9,8 @@ the separate catalog files.
 Replica catalog semantics (SPEC.md §1.4): exact LFN entries are used when present; otherwise the
 first regex entry whose pattern matches the whole LFN wins, and its PFNs may use `[0]` (the whole
 match) and `[1]`…`[n]` (groups), e.g. `alpha\\.(csv|txt)` → `file:///data/[1]/[0]`.
+Regex entries are honoured in inline catalogs too (Pegasus documents them for standalone files
+only); patterns use Python's `re` syntax, which agrees with Java's for ordinary expressions.
 
 Transformation look-up: a job names `namespace::name:version`; a job that leaves out the
 namespace or version matches a catalog entry with any namespace or version (exact matches first).
