@@ -136,7 +136,9 @@ WorkflowName = Annotated[str, StringConstraints(min_length=1, pattern=r"^[^/\s]+
 
 TextValue = Annotated[str, BeforeValidator(_number_to_str)]
 StrMap = Annotated[dict[str, str], BeforeValidator(_numbers_to_str_values)]
-Metadata = Annotated[Mapping[str, str], BeforeValidator(_numbers_to_str_values)]
+Metadata = Annotated[
+    Mapping[str, str], BeforeValidator(lambda v: _numbers_to_str_values(_split_vendor_keys(v)))
+]
 """`common.yml#/$defs/metadata`: key → string (numbers are turned into strings). Read-only."""
 
 _NO_METADATA: Mapping[str, str] = MappingProxyType({})
