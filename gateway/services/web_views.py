@@ -1,5 +1,6 @@
 """Read models the dashboard needs beyond the API's: job-instance time spans for the Gantt
-timeline, and whether a run came from `aerie import`.
+timeline, the jobs table one page at a time (`run_details.list_jobs` reads every job first),
+the values the jobs table filters by, and whether a run came from `aerie import`.
 
 Like `run_details`, every function takes a `Run` the caller obtained through
 `get_run_for_user_or_404`.
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Job, JobInstance, JobState, Run, Task
-from gateway.services.run_details import workflow_ids
+from gateway.services.run_details import JobSummary, attempt_state, workflow_ids
 
 IMPORT_ENGINE = "pegasus-import"
 
@@ -28,14 +29,12 @@ _END = frozenset(
         "POST_SCRIPT_TERMINATED",
         "POST_SCRIPT_SUCCESS",
         "POST_SCRIPT_FAILURE",
+        "POST_SCRIPT_FAILED",
         "SUBMIT_FAILED",
         "PRE_SCRIPT_FAILURE",
+        "PRE_SCRIPT_FAILED",
     }
 )
-_FAILED = frozenset(
-    {"JOB_FAILURE", "POST_SCRIPT_FAILURE", "PRE_SCRIPT_FAILURE", "JOB_ABORTED", "SUBMIT_FAILED"}
-)
-_SUCCEEDED = frozenset({"JOB_SUCCESS", "POST_SCRIPT_SUCCESS"})
 
 
 def is_imported(run: Run) -> bool:
@@ -75,7 +74,13 @@ def instance_spans(session: Session, run: Run, limit: int = 300) -> tuple[list[I
         or 0
     )
     rows = session.execute(
-        select(JobInstance.job_instance_id, Job.job_id, Job.exec_job_id, Job.type_desc)
+        select(
+            JobInstance.job_instance_id,
+            Job.job_id,
+            Job.exec_job_id,
+            Job.type_desc,
+            Job.post_script.is_not(None),
+        )
         .join(Job, Job.job_id == JobInstance.job_id)
         .where(Job.wf_id.in_(wf_ids))
         .order_by(JobInstance.job_submit_seq, JobInstance.job_instance_id)
@@ -93,26 +98,16 @@ def instance_spans(session: Session, run: Run, limit: int = 300) -> tuple[list[I
     # submissions across the whole workflow).
     attempt_of: dict[int, int] = {}
     seen_jobs: dict[int, int] = {}
-    for inst_id, job_id, _name, _type in rows:
+    for inst_id, job_id, _name, _type, _post in rows:
         seen_jobs[job_id] = seen_jobs.get(job_id, 0) + 1
         attempt_of[inst_id] = seen_jobs[job_id]
     spans = []
-    for inst_id, _job_id, name, type_ in rows:
+    for inst_id, _job_id, name, type_, has_post in rows:
         seen = states.get(inst_id, [])
         submitted = next((t for s, t in seen if s in _SUBMIT), seen[0][1] if seen else None)
         started = next((t for s, t in seen if s in _EXECUTE), None)
         ended = next((t for s, t in reversed(seen) if s in _END), None)
-        names = {s for s, _ in seen}
-        if names & _FAILED:
-            outcome = "failed"
-        elif names & _SUCCEEDED:
-            outcome = "succeeded"
-        elif seen and seen[-1][0] == "JOB_HELD":
-            outcome = "held"
-        elif started is not None:
-            outcome = "running"
-        else:
-            outcome = "queued"
+        outcome = attempt_state([s for s, _ in seen], bool(has_post))
         spans.append(
             InstanceSpan(name, type_, attempt_of[inst_id], submitted, started, ended, outcome)
         )
@@ -144,3 +139,81 @@ def job_facets(session: Session, run: Run) -> JobFacets:
         .order_by(Task.transformation)
     )
     return JobFacets(jobs or 0, [t for t in types if t], [t for t in transformations if t])
+
+
+def jobs_page(
+    session: Session,
+    run: Run,
+    *,
+    type_: str | None = None,
+    transformation: str | None = None,
+    offset: int = 0,
+    limit: int = 200,
+) -> tuple[list[JobSummary], bool]:
+    """One page of the jobs table, by node name, and whether more follow.
+
+    `run_details.list_jobs` summarises every job of the run before it pages (it must, to filter
+    by state); without a state filter this reads only the page's jobs, so the run page of a
+    100k-job run costs what a small one does. States are derived exactly as there.
+    """
+    wf_ids = workflow_ids(session, run)
+    if not wf_ids:
+        return [], False
+    stmt = select(Job).where(Job.wf_id.in_(wf_ids))
+    if type_:
+        stmt = stmt.where(Job.type_desc == type_)
+    if transformation:
+        first = (
+            select(Task.job_id, func.min(Task.transformation).label("tr"))
+            .where(Task.wf_id.in_(wf_ids), Task.job_id.is_not(None))
+            .group_by(Task.job_id)
+            .subquery()
+        )
+        stmt = stmt.join(first, first.c.job_id == Job.job_id).where(first.c.tr == transformation)
+    jobs = list(
+        session.scalars(stmt.order_by(Job.exec_job_id, Job.job_id).offset(offset).limit(limit + 1))
+    )
+    more = len(jobs) > limit
+    return summarise(session, jobs[:limit]), more
+
+
+def summarise(session: Session, jobs: list[Job]) -> list[JobSummary]:
+    """`JobSummary` rows (state, retries, exit, site) for just these jobs."""
+    ids = [j.job_id for j in jobs]
+    if not ids:
+        return []
+    attempts: dict[int, list[JobInstance]] = {}
+    for inst in session.scalars(
+        select(JobInstance)
+        .where(JobInstance.job_id.in_(ids))
+        .order_by(JobInstance.job_id, JobInstance.job_submit_seq)
+    ):
+        attempts.setdefault(inst.job_id, []).append(inst)
+    last = {job_id: rows[-1] for job_id, rows in attempts.items()}
+    seen: dict[int, list[str]] = {}
+    for inst_id, state in session.execute(
+        select(JobState.job_instance_id, JobState.state).where(
+            JobState.job_instance_id.in_([i.job_instance_id for i in last.values()])
+        )
+    ):
+        seen.setdefault(inst_id, []).append(state)
+    transformations: dict[int, str | None] = {}
+    for job_id, name in session.execute(
+        select(Task.job_id, func.min(Task.transformation))
+        .where(Task.job_id.in_(ids))
+        .group_by(Task.job_id)
+    ):
+        if job_id is not None:
+            transformations[job_id] = name
+    out = []
+    for job in jobs:
+        found = last.get(job.job_id)
+        tr = transformations.get(job.job_id)
+        if found is None:
+            out.append(JobSummary(job, "unsubmitted", tr, 0, None, None))
+            continue
+        inst = found
+        state = attempt_state(seen.get(inst.job_instance_id, []), job.post_script is not None)
+        retries = len(attempts[job.job_id]) - 1
+        out.append(JobSummary(job, state, tr, retries, inst.exitcode, inst.site))
+    return out

@@ -209,17 +209,32 @@ async def submit_run(
 def _live_context(session: Session, run: Run, request: Request) -> dict[str, Any]:
     """Everything that changes while a run runs: counts, DAG, Gantt, jobs table."""
     q = request.query_params
-    filters = {
-        "state": q.get("job_state") or None,
-        "type_": q.get("job_type") or None,
-        "transformation": q.get("transformation") or None,
-    }
-    try:
+    job_state = q.get("job_state") or None
+    type_ = q.get("job_type") or None
+    transformation = q.get("transformation") or None
+    cursor = q.get("jobs_cursor") or ""
+    offset = int(cursor) if cursor.isdigit() else 0
+    if job_state in run_details.JOB_STATES:
+        # A state is known only after summarising every job: the service does that.
         jobs, next_cursor = run_details.list_jobs(
-            session, run, cursor=q.get("jobs_cursor") or None, limit=JOBS_PER_PAGE, **filters
+            session,
+            run,
+            state=job_state,
+            type_=type_,
+            transformation=transformation,
+            cursor=str(offset),
+            limit=JOBS_PER_PAGE,
         )
-    except InvalidInput:
-        jobs, next_cursor = run_details.list_jobs(session, run, limit=JOBS_PER_PAGE)
+    else:
+        jobs, more = web_views.jobs_page(
+            session,
+            run,
+            type_=type_,
+            transformation=transformation,
+            offset=offset,
+            limit=JOBS_PER_PAGE,
+        )
+        next_cursor = str(offset + JOBS_PER_PAGE) if more else None
     facets = web_views.job_facets(session, run)
     # The graph service reads every job; past what can be drawn, do not ask for it at all.
     dag = None
