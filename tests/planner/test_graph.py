@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.errors import PlanningError
 from planner.graph import build_graph
@@ -135,3 +137,72 @@ def test_building_is_linear_in_the_number_of_jobs() -> None:
 
     ratio = timed(big) / max(timed(small), 1e-3)
     assert ratio < 25, f"10x the jobs took {ratio:.1f}x the time"
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> tuple[int, set[tuple[int, int]]]:
+    n = draw(st.integers(min_value=1, max_value=25))
+    pairs = st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] < e[1])
+    return n, set(draw(st.lists(pairs, max_size=60)))
+
+
+def _as_workflow(n: int, edges_: set[tuple[int, int]], via_files: bool) -> Workflow:
+    """Edges as declared dependencies, or as files (parent writes p>c, child reads it)."""
+    if via_files:
+        jobs = [
+            mk(
+                f"j{i}",
+                ins=tuple(f"{p}>{c}" for p, c in sorted(edges_) if c == i),
+                outs=tuple(f"{p}>{c}" for p, c in sorted(edges_) if p == i),
+            )
+            for i in range(n)
+        ]
+        return wf(*jobs)
+    deps = tuple(
+        (f"j{p}", tuple(f"j{c}" for pp, c in sorted(edges_) if pp == p))
+        for p in sorted({p for p, _ in edges_})
+    )
+    return wf(*(mk(f"j{i}") for i in range(n)), deps=deps)
+
+
+@settings(max_examples=60, deadline=None)
+@given(dags(), st.booleans())
+def test_order_and_levels_on_random_dags(
+    dag: tuple[int, set[tuple[int, int]]], files: bool
+) -> None:
+    n, es = dag
+    g = build_graph(_as_workflow(n, es, files))
+    assert sorted((int(p[1:]), int(c[1:])) for p, c in g.edges()) == sorted(es)
+    order = g.topological_order()
+    pos = {j: k for k, j in enumerate(order)}
+    assert sorted(order) == list(range(n))
+    assert all(pos[p] < pos[c] for p, c in es)
+    longest = [0] * n  # every edge goes from a lower to a higher number: one pass in order
+    for c in range(n):
+        for p, cc in es:
+            if cc == c:
+                longest[c] = max(longest[c], longest[p] + 1)
+    assert g.levels() == longest
+    assert g.find_cycle() is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(dags(), st.data())
+def test_any_back_edge_is_found_as_a_real_cycle(
+    dag: tuple[int, set[tuple[int, int]]], data: st.DataObject
+) -> None:
+    n, es = dag
+    if not es:
+        return
+    p, c = data.draw(st.sampled_from(sorted(es)))
+    es = es | {(c, p)}  # close a loop
+    g = build_graph(_as_workflow(n, es, False))
+    cycle = g.find_cycle()
+    assert cycle is not None and cycle[0] == cycle[-1] and len(cycle) >= 3
+    edge_set = {(f"j{a}", f"j{b}") for a, b in es}
+    assert all((a, b) in edge_set for a, b in zip(cycle, cycle[1:], strict=False))
+    with pytest.raises(PlanningError):
+        g.topological_order()
