@@ -6,7 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from planner import loader
 from planner.errors import Problem, SpecError
 from planner.loader import (
     load_replica_catalog,
@@ -331,3 +335,51 @@ def test_several_documents_and_tabs() -> None:
         loads_workflow("pegasus: '5.0'\njobs:\n\t- a\n", file="w.yml")
     (p,) = exc.value.problems
     assert (p.line, p.code) == (3, "syntax") and "tab" in p.message.lower()
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@st.composite
+def broken_workflows(draw: st.DrawFn) -> tuple[str, list[tuple[str, str]]]:
+    """A valid workflow dumped as YAML, with 1-4 jobs broken: (text, [(path, token)])."""
+    n = draw(st.integers(min_value=1, max_value=40))
+    jobs = []
+    for i in range(n):
+        uses = [
+            {"lfn": f"f{i}-{k}", "type": draw(st.sampled_from(["input", "output"]))}
+            for k in range(draw(st.integers(0, 3)))
+        ]
+        jobs.append({"type": "job", "name": "t", "id": f"j{i}", "arguments": ["-x"], "uses": uses})
+    broken: list[tuple[str, str]] = []
+    for i in sorted(set(draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=4)))):
+        if jobs[i]["uses"] and draw(st.booleans()):
+            k = draw(st.integers(0, len(jobs[i]["uses"]) - 1))
+            jobs[i]["uses"][k]["type"] = f"bad{i}"
+            broken.append((f"jobs[{i}].uses[{k}].type", f"type: bad{i}"))
+        else:
+            jobs[i][f"oops{i}"] = 1
+            broken.append((f"jobs[{i}].oops{i}", f"oops{i}: 1"))
+    doc = {"pegasus": "5.0", "name": "w", "jobs": jobs}
+    return yaml.safe_dump(doc, sort_keys=False), broken
+
+
+@settings(max_examples=40, deadline=None)
+@given(broken_workflows(), st.booleans())
+def test_every_reported_line_holds_the_broken_field(
+    case: tuple[str, list[tuple[str, str]]], chunked: bool
+) -> None:
+    text, broken = case
+    lines = text.splitlines()
+    with pytest.MonkeyPatch.context() as mp:
+        if chunked:  # force the big-document path (job chunks, block-wise line look-up)
+            mp.setattr(loader, "_CHUNKED_MIN_CHARS", 1)
+            mp.setattr(loader, "_CHUNK_JOBS", 3)
+            mp.setattr(loader, "_BIG_BLOCK", 100)
+        with pytest.raises(SpecError) as exc:
+            loads_workflow(text, file="w.yml")
+    got = {p.path: p.line for p in exc.value.problems}
+    assert set(got) == {path for path, _ in broken}
+    for path, token in broken:
+        line = got[path]
+        assert line is not None and lines[line - 1].strip().lstrip("- ") == token, (path, line)
