@@ -562,18 +562,31 @@ def _read_progress(p: _Pass, submit_dir: Path, dag_file: str) -> Progress | None
             p.set_cursor(key, p.offset(key) + cut, st.st_size, st.st_mtime)
             if prog is not None:
                 p.cursors[key].state = dict(prog.__dict__)
-    if status_file.is_file():
-        st = status_file.stat()
-        key = f"{dag_file}.status"
-        c = p.cursors.get(key)
-        if c is None or c.size != st.st_size or c.mtime != st.st_mtime:
-            from_file = read_node_status(status_file)
-            if from_file is not None:
-                if prog is not None and prog.exit_status is not None:
-                    from_file.exit_status = prog.exit_status
-                prog = from_file
-                p.set_cursor(key, st.st_size, st.st_size, st.st_mtime)
-    return prog
+    if not status_file.is_file():
+        return prog
+    # With a node status file, its counts win; dagman.out only adds DAGMan's exit status.
+    exit_status = prog.exit_status if prog is not None else None
+    st = status_file.stat()
+    key = f"{dag_file}.status"
+    c = p.cursors.get(key)
+    from_file = None
+    if c is None or c.size != st.st_size or c.mtime != st.st_mtime:
+        from_file = read_node_status(status_file)
+        if from_file is not None:
+            p.set_cursor(key, st.st_size, st.st_size, st.st_mtime)
+    if from_file is None:
+        row = p.s.get(DagStatus, p.wf_id)
+        if row is None or exit_status is None:
+            return None  # nothing new to say
+        from_file = Progress(
+            **{k: getattr(row, k) for k in Progress.__dataclass_fields__ if k != "exit_status"}
+        )
+    if exit_status is not None:
+        from_file.exit_status = exit_status
+    elif c is not None:
+        row = p.s.get(DagStatus, p.wf_id)
+        from_file.exit_status = row.exit_status if row is not None else None
+    return from_file
 
 
 def _write_progress(p: _Pass, prog: Progress) -> None:

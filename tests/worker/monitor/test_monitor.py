@@ -271,3 +271,25 @@ def test_concurrent_passes_take_turns(fresh_pg_url: str, tmp_path: Path) -> None
             assert rows_for(s, wf_id)["job_instance"] == 4
     finally:
         database.dispose()
+
+
+def test_dagman_exit_does_not_erase_node_status_counts(db: Session, wf_dir: Path) -> None:
+    sd = diamond(wf_dir)
+    run_first_half(sd)
+    run_second_half(sd)
+    (wf_dir / f"{sd.dag}.status").write_text(
+        '[\n  Type = "DagStatus";\n  DagStatus = 5;\n  NodesTotal = 3;\n  NodesDone = 3;\n'
+        "  NodesPre = 0;\n  NodesQueued = 0;\n  NodesPost = 0;\n  NodesReady = 0;\n"
+        "  NodesUnready = 0;\n  NodesFailed = 0;\n  NodesFutile = 0;\n  JobProcsHeld = 0;\n]\n"
+    )
+    out = wf_dir / f"{sd.dag}.dagman.out"
+    out.write_text("11/25/26 08:00:00 ** condor_scheduniv_exec.1.0 (CONDOR_DAGMAN) STARTING UP\n")
+    wf_id = monitor_run(db, wf_dir).wf_id
+    with open(out, "a") as fh:
+        fh.write(
+            "11/25/26 08:00:45 **** condor_dagman (condor_DAGMAN) pid 7 EXITING WITH STATUS 0\n"
+        )
+    monitor_run(db, wf_dir)
+    row = db.get(DagStatus, wf_id)
+    assert row is not None
+    assert (row.nodes_total, row.done, row.exit_status) == (3, 3, 0)
