@@ -84,7 +84,9 @@ def _inplace(state: PlanState, order: list[Task], res: StagingResult) -> None:
         jobs_at[(t.staging_site, t.level)] += 1
     groups: dict[tuple[str, int], list[tuple[str, list[str]]]] = defaultdict(list)
     for (site, lfn), placer in res.placed.items():
-        users = [placer, *res.readers.get((site, lfn), ())]
+        # every reader is a child of the node that placed the file, so when there are readers
+        # the placer's edge to the cleanup job is implied (one edge per file saved)
+        users = res.readers.get((site, lfn)) or [placer]
         level = max(level_of.get(u, 0) for u in users)
         groups[(site, level)].append((lfn, users))
     num = state.properties.get("pegasus.file.cleanup.clusters.num")

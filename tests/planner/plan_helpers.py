@@ -131,3 +131,15 @@ def assert_valid_node_names(d: DagFile) -> None:
         assert _SAFE_NODE.match(name), f"node name {name!r} has characters DAGMan reserves"
     for p, c in d.edges:
         assert p in d.nodes() and c in d.nodes(), f"edge {p} -> {c} names an undeclared node"
+
+
+def ancestors(d: DagFile, node: str) -> set[str]:
+    """Every node that must finish before `node` starts."""
+    seen: set[str] = set()
+    todo = [node]
+    while todo:
+        for p in d.parents(todo.pop()):
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return seen

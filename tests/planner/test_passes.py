@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from plan_helpers import dag_structure, parse_sub, plan_file, read_json
+from plan_helpers import ancestors, dag_structure, parse_sub, plan_file, read_json
 
 WriteYaml = Callable[[str, str], Path]
 
@@ -289,9 +289,9 @@ def test_inplace_cleanup_runs_after_every_user_of_a_file(
             removed[e["target"]["url"].rsplit("/", 1)[1]] = n
     assert set(removed) == {"f0", "f1", "f2", "f3"}
     # f1 is written by A and read by B: its cleanup must follow both
-    assert {"step_A", "step_B"} <= d.parents(removed["f1"])
+    assert {"step_A", "step_B"} <= ancestors(d, removed["f1"])
     # f3 is staged out: its cleanup must follow the stage-out job
-    assert set(d.named("stage_out_")) <= d.parents(removed["f3"])
+    assert set(d.named("stage_out_")) <= ancestors(d, removed["f3"])
     plan_file(wf, tmp_path / "n" / "submit", sites=["local"], cleanup="none")
     assert not dag_structure(tmp_path / "n" / "submit" / "chain-0.dag").named("clean")
 
