@@ -16,8 +16,8 @@ Sources, by what each adds (docs/submit-dir.md):
   checksums, integrity timings;
 - `<p>.dag.status` (or `<p>.dag.dagman.out`): the node counts for `dagstatus`.
 
-Limitations: sub-workflows (SUBDAG nodes) are not followed yet; a log that shrinks is read again
-from the start (engines only append).
+SUBDAG nodes are followed into their own submit dirs (child workflows). A log that shrinks is
+an error (engines only append; re-reading it would duplicate attempts).
 """
 
 from __future__ import annotations
@@ -635,8 +635,7 @@ def monitor_run(
     if jobstate_path.is_file():
         st = jobstate_path.stat()
         start = p.offset("jobstate.log")
-        if st.st_size < start:
-            start = 0
+        _check_not_shrunk(jobstate_path, st.st_size, start)
         if st.st_size != start:
             lines, end = read_jobstate(jobstate_path, start)
             p.set_cursor("jobstate.log", end, st.st_size, st.st_mtime)
@@ -646,8 +645,7 @@ def monitor_run(
     if nodes_path.is_file():
         st = nodes_path.stat()
         start = p.offset(nodes_name)
-        if st.st_size < start:
-            start = 0
+        _check_not_shrunk(nodes_path, st.st_size, start)
         if st.st_size != start:
             events, end = ev.read_events(nodes_path, start)
             p.set_cursor(nodes_name, end, st.st_size, st.st_mtime)
@@ -686,6 +684,16 @@ def monitor_run(
     _follow_sub_workflows(p)
     session.flush()
     return p.result
+
+
+def _check_not_shrunk(path: Path, size: int, offset: int) -> None:
+    """Engines only append to their logs; a shorter file was replaced, and reading it again
+    from the start would record every attempt twice."""
+    if size < offset:
+        raise MonitorError(
+            f"{path}: shrank from {offset} to {size} bytes since the last pass; the log was "
+            "replaced, so its records cannot be matched to the ones already stored"
+        )
 
 
 def _follow_sub_workflows(p: _Pass) -> None:

@@ -293,3 +293,13 @@ def test_dagman_exit_does_not_erase_node_status_counts(db: Session, wf_dir: Path
     row = db.get(DagStatus, wf_id)
     assert row is not None
     assert (row.nodes_total, row.done, row.exit_status) == (3, 3, 0)
+
+
+def test_a_replaced_log_is_an_error_not_duplicates(db: Session, wf_dir: Path) -> None:
+    sd = diamond(wf_dir)
+    run_first_half(sd)
+    monitor_run(db, wf_dir)
+    log = wf_dir / f"{sd.dag}.nodes.log"
+    log.write_text(log.read_text()[:100])
+    with pytest.raises(MonitorError, match=r"nodes\.log: shrank from \d+ to 100 bytes"):
+        monitor_run(db, wf_dir)
