@@ -95,8 +95,7 @@ def test_dag_lines_exact(tmp_path: Path) -> None:
         "RETRY pegasus-plan_S 1",
         "CATEGORY pegasus-plan_S subwf",
         "PARENT stage_in_local_local_0_0 CHILD a_ID1",
-        "PARENT a_ID1 CHILD register_local_0_0",
-        "PARENT a_ID1 CHILD pegasus-plan_S",
+        "PARENT a_ID1 CHILD register_local_0_0 pegasus-plan_S",
     ]
 
 
