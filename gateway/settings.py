@@ -48,6 +48,47 @@ class OIDCProvider(BaseModel):
     userinfo_url: str | None = Field(default=None, description="oauth2 only.")
 
 
+class PolicySettings(BaseModel):
+    """What regular users' workflows may name on this host (admins are not confined).
+
+    See docs/security.md. The data directory is never allowed, except each user's own area
+    `<data_dir>/users/<user id>/` and the run's own directory.
+    """
+
+    input_roots: list[Path] = Field(
+        default_factory=list,
+        description="Directories any user may read inputs from (file:// replicas, mounts).",
+    )
+    output_roots: list[Path] = Field(
+        default_factory=list,
+        description="Directories any user may write to (site catalog directories).",
+    )
+    executable_roots: list[Path] = Field(
+        default_factory=lambda: [Path("/usr/bin"), Path("/bin"), Path("/usr/local/bin")],
+        description="Directories installed executables may live in.",
+    )
+    allow_user_executables: bool = Field(
+        default=True,
+        description="Whether users may run programs from their own area or stage them "
+        "(stageable transformations).",
+    )
+    url_schemes: list[str] = Field(
+        default_factory=lambda: ["http", "https", "scp", "s3"],
+        description="URL schemes allowed in catalogs besides file:// (judged by its path).",
+    )
+    confine_admins: bool = Field(default=False, description="Apply the policy to admins too.")
+
+
+class LocalEngineSettings(BaseModel):
+    """The built-in engine's job sandbox."""
+
+    job_user: str | None = Field(
+        default=None,
+        description="Unprivileged Unix account every job runs as when the worker runs as "
+        "root (e.g. 'aerie-job'); unset runs jobs as the worker's own account.",
+    )
+
+
 def _default_database_url(data: dict[str, Any]) -> str:
     """Embedded default: a SQLite file inside the data directory."""
     data_dir: Path = data["data_dir"]
@@ -121,6 +162,14 @@ class Settings(BaseSettings):
     session_max_age: int = Field(
         default=14 * 24 * 3600,
         description="Lifetime of a browser login session, in seconds.",
+    )
+    policy: PolicySettings = Field(
+        default_factory=PolicySettings,
+        description="Site policy for regular users' workflows (docs/security.md).",
+    )
+    local_engine: LocalEngineSettings = Field(
+        default_factory=LocalEngineSettings,
+        description="Local engine job isolation (docs/security.md).",
     )
 
     @field_validator("data_dir")

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -75,12 +76,28 @@ def fresh_pg_url() -> Iterator[str]:
         yield url
 
 
+TEST_POLICY: dict[str, object] = {
+    "input_roots": [
+        tempfile.gettempdir(),
+        str(Path(__file__).resolve().parents[1]),
+        os.environ.get("AERIE_SHARED_DIR")
+        or str(Path(__file__).resolve().parents[1] / ".." / "shared"),
+    ],
+    "executable_roots": ["/usr/bin", "/bin", "/usr/local/bin", tempfile.gettempdir()],
+}
+"""Test workflows keep inputs and scripts under the temporary directory (and read the shared
+reference data): let regular users name them. The data dir stays protected (docs/security.md);
+tests of the policy itself pass their own `policy=`."""
+
+
 def build_settings(data_dir: Path, database_url: str | None = None, **extra: object) -> Settings:
-    """Settings for tests: a fixed secret, no broker, links pointing at the TestClient host."""
+    """Settings for tests: a fixed secret, no broker, links pointing at the TestClient host,
+    and a site policy that allows the temporary directory (`TEST_POLICY`)."""
     values: dict[str, object] = {
         "data_dir": data_dir,
         "secret_key": "test-secret-key-not-for-production",
         "base_url": "http://testserver",
+        "policy": TEST_POLICY,
         **extra,
     }
     if database_url is not None:

@@ -34,6 +34,7 @@ from gateway.db.models import Run, User
 from gateway.db.states import TERMINAL, RunState
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.services import audit, catalogs, quotas, run_events
+from gateway.services import policy as policy_service
 from gateway.services.run_layout import DOCUMENTS as DOCUMENTS
 from gateway.services.run_layout import inputs_dir as inputs_dir
 from gateway.services.run_layout import root_workflow as root_workflow
@@ -45,6 +46,7 @@ from gateway.tasks import TaskQueue
 from planner import PlanOptions, plan
 from planner.errors import ProblemsError
 from planner.inputs import load_inputs
+from planner.policy import PolicyError, SitePolicy
 
 ENGINES = ("local", "htcondor")
 PLAN_TASK = "runs.plan"
@@ -77,16 +79,24 @@ def _problem_details(problems: Sequence[Any], directory: Path) -> list[dict[str,
     return details
 
 
-def validate_inputs(directory: Path, execution_sites: list[str] | None) -> Any:
+def validate_inputs(
+    directory: Path, execution_sites: list[str] | None, policy: SitePolicy | None = None
+) -> Any:
     """The planner's `PlanInputs` for the documents in `directory`, or InvalidInput (422)
-    listing every problem; `details` items have field, file, line, path, message, code."""
+    listing every problem; `details` items have field, file, line, path, message, code.
+    With a site `policy` (a confined user), files, programs and URLs it forbids are problems
+    too (code `policy`), and catalog files must be among the uploaded documents."""
     props = directory / DOCUMENTS["properties"]
     try:
         inputs = load_inputs(
             directory / DOCUMENTS["workflow"],
             properties=props if props.is_file() else None,
             sites=execution_sites or None,
+            confine_to=directory if policy is not None else None,
         )
+        forbidden = policy_service.check_inputs(inputs, policy)
+        if forbidden:
+            raise PolicyError(forbidden)
         # A dry compile (in memory, nothing written) catches what only planning sees, such
         # as a transformation that no chosen site can run, while the user is still waiting.
         plan(inputs, PlanOptions(submit_dir=directory / "submit", sites=execution_sites))
@@ -125,7 +135,16 @@ def create_run(
             if text is None or field_ not in DOCUMENTS:
                 continue
             (staging / DOCUMENTS[field_]).write_text(text, encoding="utf-8")
-        inputs = validate_inputs(staging, sub.execution_sites)
+        policy = policy_service.policy_for(settings, user, run_id)
+        reuse = policy_service.check_paths(
+            [str(p) for p in sub.plan_options.get("reuse") or []], policy, "reuse"
+        )
+        if reuse:
+            raise InvalidInput(
+                "the submission names directories you may not read",
+                details=[{**p.to_dict(), "field": "reuse"} for p in reuse],
+            )
+        inputs = validate_inputs(staging, sub.execution_sites, policy)
         quotas.check_new_run(session, settings, user, jobs=len(inputs.workflow.jobs))
         target = inputs_dir(settings, run_id)
         target.parent.mkdir(parents=True, exist_ok=True)

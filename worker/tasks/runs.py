@@ -30,16 +30,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.db.base import utcnow
-from gateway.db.models import Run
+from gateway.db.models import Run, User
 from gateway.db.session import Database
 from gateway.db.states import RunState
 from gateway.errors import InvalidTransition
+from gateway.services import policy as site_policy
 from gateway.services import run_events
 from gateway.services import run_layout as runs
 from gateway.settings import Settings
 from planner import PlanOptions, plan, write
 from planner.errors import ProblemsError
 from planner.inputs import load_inputs
+from planner.policy import PolicyError, SitePolicy
 from worker.workspace import install_wrapper
 
 log = logging.getLogger(__name__)
@@ -87,11 +89,21 @@ def _plan_files(settings: Settings, run: Run) -> tuple[Path, Any]:
     inputs_dir = runs.inputs_dir(settings, run.id)
     props = inputs_dir / runs.DOCUMENTS["properties"]
     sites = run.options.get("sites") or None
+    policy = _site_policy(settings, run)
     inputs = load_inputs(
         inputs_dir / runs.DOCUMENTS["workflow"],
         properties=props if props.is_file() else None,
         sites=sites,
+        confine_to=inputs_dir if policy is not None else None,
     )
+    # Checked again here, not only at submission: the owner may have been demoted, or the
+    # stored documents changed, since the run was accepted.
+    forbidden = [
+        *site_policy.check_paths(list((run.options or {}).get("reuse") or []), policy, "reuse"),
+        *site_policy.check_inputs(inputs, policy),
+    ]
+    if forbidden:
+        raise PolicyError(forbidden)
     submit_dir = runs.submit_dir_for(settings, run.id)
     if submit_dir.exists():  # a planning attempt that died half-way: start clean
         shutil.rmtree(submit_dir)
@@ -115,6 +127,15 @@ def _plan_files(settings: Settings, run: Run) -> tuple[Path, Any]:
     return submit_dir, None
 
 
+def _site_policy(settings: Settings, run: Run) -> SitePolicy | None:
+    """The owner's site policy as of now (None for a trusted owner)."""
+    with database(settings).session_scope() as session:
+        owner = session.get(User, run.owner_id)
+        if owner is None:  # an orphaned run is confined like anybody else
+            owner = User(id=run.owner_id, is_admin=False)
+        return site_policy.policy_for(settings, owner, run.id)
+
+
 def plan_run(settings: Settings, run_id: str) -> str:
     """The body of `runs.plan`; returns what it did (for logs and tests)."""
     from worker.engines import EngineError, EngineHandle
@@ -129,7 +150,9 @@ def plan_run(settings: Settings, run_id: str) -> str:
         run_events.set_state(session, settings, run, RunState.PLANNING, expected=RunState.QUEUED)
         resume = run.engine_handle if run.submit_dir and Path(run.submit_dir).is_dir() else None
         engine_name = run.engine
-        snapshot = Run(id=run.id, engine=run.engine, options=dict(run.options or {}))
+        snapshot = Run(
+            id=run.id, owner_id=run.owner_id, engine=run.engine, options=dict(run.options or {})
+        )
 
     submit_dir: Path | None = None
     try:
