@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from gateway.db.models.provenance import (
@@ -35,6 +35,7 @@ from gateway.db.models.run import Run
 from gateway.db.models.user import User
 from gateway.db.states import RunState, transition
 from gateway.errors import Conflict, NotFound
+from worker.pegasus_import.braindump import find_braindump, read_braindump
 from worker.pegasus_import.dagman_out import read_progress
 from worker.pegasus_import.model import JobInstanceRecord, WorkflowRecord
 from worker.pegasus_import.rebuild import rebuild_workflow
@@ -66,13 +67,15 @@ def _owner(session: Session, owner: User | str) -> User:
 def import_submit_dir(session: Session, path: Path | str, owner: User | str) -> ImportResult:
     """Import the Pegasus submit directory at `path` for `owner`; the caller commits."""
     user = _owner(session, owner)
-    tree = rebuild_workflow(Path(path))
-    existing = session.scalars(select(Workflow).where(Workflow.wf_uuid == tree.wf_uuid)).first()
+    # idempotency first: the braindump names the workflow, no need to read the whole tree
+    wf_uuid = read_braindump(find_braindump(Path(path).resolve())).wf_uuid
+    existing = session.scalars(select(Workflow).where(Workflow.wf_uuid == wf_uuid)).first()
     if existing is not None:
         run = session.get(Run, existing.run_id) if existing.run_id else None
         if not existing.imported or run is None or run.owner_id != user.id:
-            raise Conflict(f"workflow {tree.wf_uuid} already exists in Aerie and is not yours")
-        return ImportResult(run.id, tree.wf_uuid, created=False)
+            raise Conflict(f"workflow {wf_uuid} already exists in Aerie and is not yours")
+        return ImportResult(run.id, wf_uuid, created=False)
+    tree = rebuild_workflow(Path(path))
 
     run = Run(
         owner_id=user.id,
@@ -229,6 +232,11 @@ def _write_workflow(
                 links.append((row, inst.subwf_uuid))
     session.add_all(row for row, _ in instance_rows)
     session.flush()
+    # Leaf rows need no ids back: plain multi-row INSERTs, not one ORM object each.
+    states: list[dict[str, object]] = []
+    invocations: list[dict[str, object]] = []
+    integrity: list[dict[str, object]] = []
+    tags: list[dict[str, object]] = []
     for row, inst in instance_rows:
         seen: set[tuple[str, float, int]] = set()
         for state in inst.states:
@@ -236,48 +244,34 @@ def _write_workflow(
             if key in seen:  # stampede's key: (instance, state, timestamp, seq)
                 continue
             seen.add(key)
-            session.add(
-                JobState(
-                    job_instance_id=row.job_instance_id,
-                    jobstate_submit_seq=state.seq,
-                    state=state.state,
-                    timestamp=float(state.timestamp),
-                    reason=state.reason,
-                )  # fmt: skip
-            )
+            states.append(
+                {"job_instance_id": row.job_instance_id, "jobstate_submit_seq": state.seq,
+                 "state": state.state, "timestamp": float(state.timestamp),
+                 "reason": state.reason}
+            )  # fmt: skip
         for inv in inst.invocations:
-            session.add(
-                Invocation(
-                    wf_id=wf.wf_id,
-                    job_instance_id=row.job_instance_id,
-                    task_submit_seq=inv.task_submit_seq,
-                    start_time=inv.start_time,
-                    remote_duration=inv.remote_duration,
-                    remote_cpu_time=inv.remote_cpu_time,
-                    exitcode=inv.exitcode,
-                    transformation=inv.transformation,
-                    executable=inv.executable,
-                    argv=inv.argv,
-                    abs_task_id=inv.abs_task_id,
-                    maxrss=inv.maxrss,
-                    avg_cpu=inv.avg_cpu,
-                )  # fmt: skip
-            )
-            result.invocations += 1
+            invocations.append(
+                {"wf_id": wf.wf_id, "job_instance_id": row.job_instance_id,
+                 "task_submit_seq": inv.task_submit_seq, "start_time": inv.start_time,
+                 "remote_duration": inv.remote_duration, "remote_cpu_time": inv.remote_cpu_time,
+                 "exitcode": inv.exitcode, "transformation": inv.transformation,
+                 "executable": inv.executable, "argv": inv.argv, "abs_task_id": inv.abs_task_id,
+                 "maxrss": inv.maxrss, "avg_cpu": inv.avg_cpu, "failed_step": None}
+            )  # fmt: skip
         for metric in inst.integrity:
-            session.add(
-                Integrity(
-                    wf_id=wf.wf_id,
-                    job_instance_id=row.job_instance_id,
-                    type=metric.type,
-                    file_type=metric.file_type,
-                    count=metric.count,
-                    duration=metric.duration,
-                )  # fmt: skip
-            )
+            integrity.append(
+                {"wf_id": wf.wf_id, "job_instance_id": row.job_instance_id, "type": metric.type,
+                 "file_type": metric.file_type, "count": metric.count,
+                 "duration": metric.duration}
+            )  # fmt: skip
         for name, count in inst.tags.items():
-            session.add(Tag(wf_id=wf.wf_id, job_instance_id=row.job_instance_id,
-                            name=name, count=count))  # fmt: skip
+            tags.append({"wf_id": wf.wf_id, "job_instance_id": row.job_instance_id,
+                         "name": name, "count": count})  # fmt: skip
+    for model, rows in ((JobState, states), (Invocation, invocations), (Integrity, integrity),
+                        (Tag, tags)):  # fmt: skip
+        if rows:
+            session.execute(insert(model), rows)
+    result.invocations += len(invocations)
     dagman_out = record.directory / f"{record.dag_file_name}.dagman.out"
     if dagman_out.is_file():
         progress = read_progress(dagman_out)

@@ -19,6 +19,8 @@ import yaml
 MULTIPART_MARKER = "---------------pegasus-multipart"
 MONITORING_START = "@@@MONITORING_PAYLOAD - START@@@"
 MONITORING_END = "@@@MONITORING_PAYLOAD - END@@@"
+# libyaml's parser when PyYAML was built with it: kickstart records are most of an import's time
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PROPS_QUOTED = re.compile(r'(\S+)="([^"]*)"')
 _PROPS = re.compile(r"(\S+)=([^\s,\"\]]+)")
 
@@ -186,7 +188,7 @@ def parse_kickstart(text: str) -> KickstartOutput:
                     buffer.append(nxt)
                 index += 1
             try:
-                loaded = yaml.safe_load("".join(buffer))
+                loaded = yaml.load("".join(buffer), Loader=_LOADER)
             except yaml.YAMLError as exc:
                 out.errors.append(f"unparsable YAML record: {exc}")
                 continue
