@@ -17,8 +17,9 @@ import gc
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -158,9 +159,16 @@ def _write(wf: ExecutableWorkflow, submit_dir: str | os.PathLike[str] | None) ->
     for d in {node.dir for node in wf.nodes.values()}:
         os.makedirs(f"{root_s}/{d}", exist_ok=True)
 
+    # Bounded hand-off: Executor.map would render every file up front (GBs for 100k jobs);
+    # at most two batches per thread are in flight while the next ones are rendered.
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        for _ in pool.map(_write_batch, _batched(_job_files(wf, root_s))):
-            pass
+        pending: deque[Future[None]] = deque()
+        for batch in _batched(_job_files(wf, root_s)):
+            if len(pending) >= 2 * _THREADS:
+                pending.popleft().result()
+            pending.append(pool.submit(_write_batch, batch))
+        for fut in pending:
+            fut.result()
 
     with open(root / wf.dag_file, "w", encoding="utf-8") as fh:
         fh.writelines(f"{line}\n" for line in dag_lines(wf))
