@@ -15,6 +15,7 @@ from gateway.db.models.user import User
 from gateway.errors import Conflict, NotFound
 from tests.parity import stampede as S
 from tests.parity.conftest import stampede_db
+from worker.pegasus_import.errors import SubmitDirError
 from worker.pegasus_import.importer import ENGINE, import_submit_dir
 
 TABLES = (P.Workflow, P.WorkflowState, P.Job, P.JobEdge, P.JobInstance, P.JobState,
@@ -125,3 +126,13 @@ def test_someone_elses_workflow_is_not_reimported(
         import_submit_dir(session, path, bob)
     with pytest.raises(NotFound, match="no user named 'nobody-parity'"):
         import_submit_dir(session, path, "nobody-parity")
+
+
+def test_aerie_submit_dirs_are_not_imported(
+    session: Session, alice: User, run_copy: Callable[[str], Path]
+) -> None:
+    path = run_copy("process_wf_success")
+    braindump = path / "braindump.yml"
+    braindump.write_text(braindump.read_text() + "\naerie:\n  run_id: x\n")
+    with pytest.raises(SubmitDirError, match="an Aerie submit directory"):
+        import_submit_dir(session, path, alice)

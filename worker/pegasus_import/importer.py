@@ -37,6 +37,7 @@ from gateway.db.states import RunState, transition
 from gateway.errors import Conflict, NotFound
 from worker.pegasus_import.braindump import find_braindump, read_braindump
 from worker.pegasus_import.dagman_out import read_progress
+from worker.pegasus_import.errors import SubmitDirError
 from worker.pegasus_import.model import JobInstanceRecord, WorkflowRecord
 from worker.pegasus_import.rebuild import rebuild_workflow
 
@@ -68,7 +69,12 @@ def import_submit_dir(session: Session, path: Path | str, owner: User | str) -> 
     """Import the Pegasus submit directory at `path` for `owner`; the caller commits."""
     user = _owner(session, owner)
     # idempotency first: the braindump names the workflow, no need to read the whole tree
-    wf_uuid = read_braindump(find_braindump(Path(path).resolve())).wf_uuid
+    braindump = read_braindump(find_braindump(Path(path).resolve()))
+    if "aerie" in braindump.extra:
+        raise SubmitDirError(
+            braindump.path, "an Aerie submit directory: its run is monitored, not imported"
+        )
+    wf_uuid = braindump.wf_uuid
     existing = session.scalars(select(Workflow).where(Workflow.wf_uuid == wf_uuid)).first()
     if existing is not None:
         run = session.get(Run, existing.run_id) if existing.run_id else None
