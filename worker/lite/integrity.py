@@ -62,9 +62,19 @@ def meta_entry(
 
 
 def write_meta(path: str, entries: list[dict[str, Any]]) -> None:
-    """Write a ``.meta`` file atomically (readers never see half a file)."""
+    """Write a ``.meta`` file atomically (readers never see half a file).
+
+    The temporary file is created exclusively: the POST verdict writes here with the engine's
+    rights into a directory isolated jobs may also write to, and must not follow a link a job
+    left under the temporary name."""
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        fd = os.open(tmp, flags, 0o644)
+    except FileExistsError:
+        os.unlink(tmp)
+        fd = os.open(tmp, flags, 0o644)
+    with open(fd, "w", encoding="utf-8") as fh:
         json.dump(entries, fh, indent=2)
         fh.write("\n")
     os.replace(tmp, path)

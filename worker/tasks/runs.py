@@ -77,10 +77,27 @@ def _locked_run(session: Session, run_id: str) -> Run | None:
     return session.scalar(stmt)
 
 
-def _engine(name: str) -> Any:
+def _engine(name: str, settings: Settings | None = None) -> Any:
     from worker.engines import get_engine
 
+    if name == "local" and settings is not None:
+        from worker.isolation import engine_config
+
+        config = engine_config(settings)
+        if config is not None:
+            return get_engine(name, config=config)
     return get_engine(name)
+
+
+def _isolate(settings: Settings, engine_name: str, run_id: str) -> None:
+    """With a job account configured, lock the data dir and open the run's work dirs to it."""
+    if engine_name != "local" or not settings.local_engine.job_user:
+        return
+    from worker.isolation import job_identity, prepare_run
+
+    identity = job_identity(settings)
+    if identity is not None:
+        prepare_run(settings, run_id, identity)
 
 
 def _plan_files(settings: Settings, run: Run) -> tuple[Path, Any]:
@@ -156,12 +173,14 @@ def plan_run(settings: Settings, run_id: str) -> str:
 
     submit_dir: Path | None = None
     try:
-        engine = _engine(engine_name)
+        engine = _engine(engine_name, settings)
         if resume:
+            _isolate(settings, engine_name, run_id)
             handle = engine.resume(EngineHandle.from_json(resume))
             detail = "resumed from the rescue DAG"
         else:
             submit_dir, _ = _plan_files(settings, snapshot)
+            _isolate(settings, engine_name, run_id)
             handle = engine.submit(submit_dir)
             detail = f"planned; {engine_name} engine started"
     except Exception as exc:  # planner problems, engine refusal, disk full: the run fails
@@ -225,7 +244,7 @@ def poll_run(settings: Settings, run_id: str) -> str:
         before = runs.status_counts(session, run)
         _monitor(session, run)
         handle = EngineHandle.from_json(run.engine_handle)
-        engine = _engine(handle.engine)
+        engine = _engine(handle.engine, settings)
         status = engine.poll(handle)
         if status.state is EngineState.RUNNING:
             after = runs.status_counts(session, run)
@@ -329,7 +348,7 @@ def cancel_run(settings: Settings, run_id: str) -> str:
             return "no engine"
         handle = EngineHandle.from_json(run.engine_handle)
     try:
-        _engine(handle.engine).remove(handle)
+        _engine(handle.engine, settings).remove(handle)
     except EngineError as exc:
         log.warning("removing the engine of run %s: %s", run_id, exc)
         return f"error: {exc}"

@@ -34,6 +34,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--maxjobs", type=int, default=None)
     parser.add_argument("--maxpre", type=int, default=None)
     parser.add_argument("--maxpost", type=int, default=None)
+    parser.add_argument(
+        "--job-user", default=None, help="run every job as this Unix account (engine as root)"
+    )
 
 
 def config_from(args: argparse.Namespace) -> EngineConfig:
@@ -45,6 +48,7 @@ def config_from(args: argparse.Namespace) -> EngineConfig:
         max_jobs=args.maxjobs,
         max_pre=args.maxpre,
         max_post=args.maxpost,
+        job_user=args.job_user,
     )
 
 

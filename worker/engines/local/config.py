@@ -62,6 +62,8 @@ class EngineConfig:
     inprocess_wrapper: bool = True
     inline_post: bool = True
     user: str = field(default_factory=lambda: _user_name())
+    job_user: str | None = None
+    """Unix account every job runs as (the engine must be root); see `isolation`."""
 
     def resolve(self, dag_config: dict[str, str], submit_dir: Path | None = None) -> EngineConfig:
         """Fill every `None` from the DAG's CONFIG knobs, then from host defaults."""
@@ -110,6 +112,7 @@ class EngineConfig:
             ("--maxjobs", self.max_jobs),
             ("--maxpre", self.max_pre),
             ("--maxpost", self.max_post),
+            ("--job-user", self.job_user),
         ):
             if value is not None:
                 args += [flag, str(value)]

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from worker.engines.local.isolation import JobIdentity, drop
+
 MainFunction = Callable[[list[str]], int]
 
 CLOSE_IN_CHILD: set[int] = set()
@@ -86,8 +88,13 @@ def spawn(
     stdout: Path | None,
     stderr: Path | None,
     inprocess: MainFunction | None = None,
+    identity: JobIdentity | None = None,
 ) -> tuple[int, int]:
     """Fork a child in a new session running argv (or `inprocess(argv[1:])`).
+
+    With an `identity` the child becomes that account after opening its standard files (never
+    through a symlink) and before changing directory, so the job itself — exec'd or in-process
+    — only ever has the job account's rights.
 
     Returns (pid, error fd). The child opens its own stdin/stdout/stderr and changes directory,
     so slow file systems delay the job, not the engine's loop. If that setup or the exec fails,
@@ -100,7 +107,7 @@ def spawn(
     pid = os.fork()
     if pid == 0:  # child: never returns
         os.close(err_r)
-        _child(argv, env, cwd, stdin, stdout, stderr, inprocess, err_w)
+        _child(argv, env, cwd, stdin, stdout, stderr, inprocess, err_w, identity)
     os.close(err_w)
     return pid, err_r
 
@@ -129,9 +136,11 @@ def _child(
     stderr: Path | None,
     inprocess: MainFunction | None,
     err_w: int,
+    identity: JobIdentity | None = None,
 ) -> None:
     code = 127
     step = "start"
+    nofollow = os.O_NOFOLLOW if identity is not None else 0
     try:
         os.setsid()
         for fd in CLOSE_IN_CHILD:
@@ -152,17 +161,28 @@ def _child(
         except ValueError:
             pass
         step = f"open input {stdin}"
-        fd = os.open(stdin or os.devnull, os.O_RDONLY)
+        fd = os.open(stdin or os.devnull, os.O_RDONLY | (nofollow if stdin else 0))
         os.dup2(fd, 0)
         step = f"open output {stdout}"
-        fd = os.open(stdout, _WRITE, 0o644) if stdout else os.open(os.devnull, os.O_WRONLY)
+        fd = (
+            os.open(stdout, _WRITE | nofollow, 0o644)
+            if stdout
+            else os.open(os.devnull, os.O_WRONLY)
+        )
         os.dup2(fd, 1)
         step = f"open error {stderr}"
         if stderr is not None and stderr == stdout:
             os.dup2(1, 2)
         else:
-            fd = os.open(stderr, _WRITE, 0o644) if stderr else os.open(os.devnull, os.O_WRONLY)
+            fd = (
+                os.open(stderr, _WRITE | nofollow, 0o644)
+                if stderr
+                else os.open(os.devnull, os.O_WRONLY)
+            )
             os.dup2(fd, 2)
+        if identity is not None:
+            step = f"become {identity.name}"
+            drop(identity)
         step = f"change to directory {cwd}"
         os.chdir(cwd)
         if inprocess is None:

@@ -27,6 +27,7 @@ import time
 from collections import Counter, deque
 from pathlib import Path
 
+from worker.engines.local import isolation
 from worker.engines.local import process as proc
 from worker.engines.local.config import EngineConfig
 from worker.engines.local.dagfile import Dag, Node, Script
@@ -105,6 +106,11 @@ class DagRun:
         self.engine_env = dict(os.environ)
         self.hostname = socket.gethostname()
         self.lite = proc.lite_main() if self.cfg.inprocess_wrapper else None
+        self.identity = isolation.identity_for(self.cfg.job_user)
+        if self.identity is not None:
+            isolation.prepare_submit_dir(self.dag_path, self.identity)
+            assert self.cfg.scratch_root is not None
+            isolation.prepare_scratch_root(self.cfg.scratch_root)
 
         self.runs = {name: NodeRun(node=node) for name, node in dag.nodes.items()}
         for name, used in (retries_used or {}).items():
@@ -557,14 +563,17 @@ class DagRun:
                 running.scratch = scratch
                 if spec.transfer:
                     # The wrapper run in-process is never exec'd: no need to copy it in.
-                    running.inputs = transfer_inputs(spec, scratch, inprocess is None)
+                    with isolation.acting_as(self.identity):
+                        running.inputs = transfer_inputs(spec, scratch, inprocess is None)
                     executable = running.inputs.executable
                     running.bytes_in = running.inputs.bytes
             env = build_environment(spec, self.engine_env, scratch, running.slot)
             cwd = scratch if spec.transfer else spec.initialdir
             argv = [str(executable), *spec.arguments]
+            # A SUBDAG's engine stays root: it isolates its own jobs.
+            identity = None if node.kind == "subdag" else self.identity
             pid, running.error_fd = proc.spawn(
-                argv, env, cwd, spec.input, spec.output, spec.error, inprocess
+                argv, env, cwd, spec.input, spec.output, spec.error, inprocess, identity
             )
         except TransferError as exc:
             self._held_and_removed(run, running, exc.reason, exc.code, exc.subcode, release=True)
@@ -594,7 +603,10 @@ class DagRun:
         if self.scratch_pool:
             return self.scratch_pool.pop()
         assert self.cfg.scratch_root is not None
-        return make_scratch(self.cfg.scratch_root, cluster)
+        scratch = make_scratch(self.cfg.scratch_root, cluster)
+        if self.identity is not None:
+            isolation.give_scratch(scratch, self.identity)
+        return scratch
 
     def _return_scratch(self, scratch: Path) -> None:
         """Empty a job's scratch directory and keep it for the next job."""
@@ -638,7 +650,9 @@ class DagRun:
             self.post_running -= 1
             self._script_done(run, kind, value, None, time.time())
             return
-        pid, error_fd = proc.spawn(argv, self.engine_env, node_dir, None, None, None, inprocess)
+        pid, error_fd = proc.spawn(
+            argv, self.engine_env, node_dir, None, None, None, inprocess, self.identity
+        )
         self.reaper.add(pid)
         self.running[pid] = Running(kind, node.name, time.time(), run.cluster, error_fd=error_fd)
         self._record_pid(pid)
@@ -758,7 +772,8 @@ class DagRun:
         if running.scratch is not None:
             try:
                 if spec.transfer and exited.signal is None:
-                    bytes_out = transfer_outputs(spec, running.scratch, running.inputs)
+                    with isolation.acting_as(self.identity):
+                        bytes_out = transfer_outputs(spec, running.scratch, running.inputs)
             except TransferError as exc:
                 failure = exc
             finally:
