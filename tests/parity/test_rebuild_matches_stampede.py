@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.parity import stampede as S
-from tests.parity.conftest import stampede_db
+from tests.parity.conftest import SUBMIT_DIRS, stampede_db
 from worker.pegasus_import.model import WorkflowRecord
 from worker.pegasus_import.rebuild import rebuild_workflow
 
@@ -231,3 +231,49 @@ def test_run_whose_monitord_died_is_completed_from_dagman_out(
     assert wf.end_status == 0
     last = {j.exec_job_id: j.instances[-1].exitcode for j in wf.jobs}
     assert last == dict.fromkeys(last, 0) and len(last) == 13
+
+
+def test_resubmitted_rescue_dag_is_a_restart(run_copy: Callable[[str], Path]) -> None:
+    """pegasus-run after a failure: DAGMan starts again from the rescue DAG; monitord appends
+    to jobstate.log. The second run is restart 1, the retried node a new attempt (.out.001)."""
+    path = run_copy("sample_wf_held")
+    jobs = path / "00" / "00"
+    name = "chebi_drug_loader_ID0000001"
+    (jobs / f"{name}.out.001").write_text(
+        (SUBMIT_DIRS / "process_wf_success/00/00/ls_ID0000001.out.000").read_text()
+    )
+    (jobs / f"{name}.err.001").write_text("PegasusLite: exitcode 0\n")
+    second_run = [
+        "1678040000 INTERNAL *** DAGMAN_STARTED 200.0 ***",
+        f"1678040005 {name} SUBMIT 201.0 condorpool - 4",
+        f"1678040010 {name} EXECUTE 201.0 condorpool - 4",
+        f"1678040020 {name} JOB_TERMINATED 201.0 condorpool - 4",
+        f"1678040025 {name} JOB_SUCCESS 0 condorpool - 4",
+        f"1678040025 {name} POST_SCRIPT_STARTED 201.0 condorpool - 4",
+        f"1678040026 {name} POST_SCRIPT_TERMINATED 201.0 condorpool - 4",
+        f"1678040030 {name} POST_SCRIPT_SUCCESS 0 condorpool - 4",
+        "1678040040 INTERNAL *** DAGMAN_FINISHED 0 ***",
+    ]
+    with (path / "jobstate.log").open("a") as log:
+        log.write("\n".join(second_run) + "\n")
+    (path / "Drug-Combination-Therapy-0.dag.dagman.out").unlink()  # only jobstate.log knows
+
+    wf = rebuild_workflow(path)
+    assert [(s.state, s.restart_count, s.status) for s in wf.states] == [
+        ("WORKFLOW_STARTED", 0, None),
+        ("WORKFLOW_TERMINATED", 0, 1),
+        ("WORKFLOW_STARTED", 1, None),
+        ("WORKFLOW_TERMINATED", 1, 0),
+    ]
+    assert wf.end_status == 0
+    # wall time across restarts, as pegasus-statistics sums it: (332-211) + (40040-40000)
+    ends = sum(s.timestamp for s in wf.states if s.state == "WORKFLOW_TERMINATED")
+    starts = sum(s.timestamp for s in wf.states if s.state == "WORKFLOW_STARTED")
+    assert ends - starts == 121 + 40
+    job = next(j for j in wf.jobs if j.exec_job_id == name)
+    first, second = job.instances
+    assert (first.job_submit_seq, first.exitcode) == (3, 256)
+    assert (second.job_submit_seq, second.exitcode, second.local_duration) == (4, 0, 10)
+    assert second.stdout_file == f"00/00/{name}.out.001"
+    (task,) = [i for i in second.invocations if i.task_submit_seq == 1]
+    assert task.transformation == "ls" and task.exitcode == 0
