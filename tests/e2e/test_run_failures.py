@@ -167,3 +167,20 @@ def test_remove_cancels_a_running_run(aerie: Aerie, tmp_path: Path) -> None:
     assert again.returncode == 1 and "already ended" in again.stderr
     unknown = aerie("remove", "no-such-run")
     assert unknown.returncode == 1 and "no workflow run and no submit directory" in unknown.stderr
+
+
+def test_bad_input_is_reported_with_its_place_and_nothing_runs(
+    aerie: Aerie, tmp_path: Path
+) -> None:
+    workflow = example(tmp_path, "diamond")
+    text = workflow.read_text().replace(
+        "  name: findrange\n  id: ID0000002", "  nme: findrange\n  id: ID0000002"
+    )
+    workflow.write_text(text)
+    line = text.splitlines().index("  nme: findrange") + 1
+    code, out, err = _run(aerie, workflow)
+    assert code == 1
+    assert f"{workflow}:{line}" in err and "nme" in err, err
+    assert not (aerie.data_dir / "runs").exists() or not any(
+        p for p in (aerie.data_dir / "runs").iterdir() if not p.name.startswith(".")
+    )
