@@ -23,7 +23,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -146,9 +150,19 @@ class Browser:
     def click(self, target: str | WebElement, timeout: float = 60.0) -> None:
         """Click something that loads a new page, and wait until that page has loaded
         (selenium's own click returns as soon as the old page starts to unload)."""
-        element = self.find(target) if isinstance(target, str) else target
         old = self.driver.find_element(By.TAG_NAME, "html")
-        element.click()
+        if isinstance(target, str):
+            # live pages swap their fragments: find again if the element was just replaced
+            for attempt in range(5):
+                try:
+                    self.find(target).click()
+                    break
+                except (StaleElementReferenceException, WebDriverException) as exc:
+                    if attempt == 4 or not _replaced(exc):
+                        raise
+                    time.sleep(0.2)
+        else:
+            target.click()
         if _has_alert(self.driver):
             self.driver.switch_to.alert.accept()
         WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(staleness_of(old))
@@ -179,6 +193,13 @@ class Browser:
             script, self.gateway.base_url + path, {"method": method, **init}
         )
         return result
+
+
+def _replaced(exc: WebDriverException) -> bool:
+    """The element was swapped out of the page between finding and using it."""
+    return isinstance(exc, StaleElementReferenceException) or "does not belong to the document" in (
+        exc.msg or ""
+    )
 
 
 def _has_alert(driver: WebDriver) -> bool:
