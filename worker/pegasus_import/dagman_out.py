@@ -48,6 +48,8 @@ class DagProgress:
     total: int = 0
     percent_done: float = 0.0
     state: str = DAG_OK
+    dag_status: int = 0  # DAGMan's last `DAG status: N` (0 ok, 2 node failed, …)
+    exit_status: int | None = None  # `EXITING WITH STATUS N`, once DAGMan has exited
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -93,7 +95,9 @@ def read_progress(path: Path, dagname: str | None = None) -> DagProgress:
                     progress.state = DAG_OK
             exiting = _EXITING.search(line)
             if exiting:
-                progress.state = DAG_FAIL if int(exiting.group(1)) else DAG_DONE
+                progress.exit_status = int(exiting.group(1))
+                progress.state = DAG_FAIL if progress.exit_status else DAG_DONE
+    progress.dag_status = dag_status
     return progress
 
 

@@ -284,7 +284,7 @@ def _write_workflow(
         session.add(
             DagStatus(
                 wf_id=wf.wf_id,
-                dag_status=1 if progress.state == "Failure" else 0,
+                dag_status=progress.dag_status,
                 nodes_total=progress.total,
                 done=progress.succeeded,
                 pre=progress.pre,
@@ -293,7 +293,7 @@ def _write_workflow(
                 ready=progress.ready,
                 unready=progress.unready,
                 failed=progress.failed,
-                exit_status=record.end_status,
+                exit_status=progress.exit_status,
             )  # fmt: skip
         )
 

@@ -93,6 +93,10 @@ def rebuild_workflow(
     directory = directory.resolve()
     braindump = read_braindump(find_braindump(directory))
     dag_path = directory / braindump.dag
+    # Uploaded archives are untrusted: braindump and DAG may not point out of the directory.
+    for named, field_ in ((dag_path, "dag"), (directory / braindump.jsd, "jsd")):
+        if not _inside(named, directory):
+            raise SubmitDirError(named, "outside the submit directory", field=field_)
     if not dag_path.is_file():
         raise SubmitDirError(dag_path, "DAG file named by braindump.yml is missing", field="dag")
     dag = read_dag(dag_path)
@@ -122,6 +126,9 @@ def rebuild_workflow(
     )
     if static is not None:
         record.meta.update(static.wf_meta)
+    for node in dag.nodes.values():
+        if node.submit_file and not _inside(directory / node.submit_file, directory):
+            raise SubmitDirError(dag_path, f"{node.submit_file} is outside the submit directory")
     subs = {name: read_submit_file(directory / node.submit_file)
             for name, node in dag.nodes.items() if node.submit_file}  # fmt: skip
     record.jobs = [_job_record(ctx, node, subs.get(node.name)) for node in dag.nodes.values()]
