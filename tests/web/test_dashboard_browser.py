@@ -339,3 +339,7 @@ def test_a_failed_run_shows_what_went_wrong_and_a_retry_finishes_it(
     assert (tmp_path / "failing" / "first.count").read_text().count("ran") == 1
     attempts = browser.find_all("svg#gantt g.bar[data-job=second_ID2]")
     assert [b.get_attribute("data-outcome") for b in attempts] == ["failed", "succeeded"]
+    browser.click("tr.job-row[data-job=second_ID2] a")
+    headings = [h.text for h in browser.find_all("section.instance h2")]
+    assert [h.splitlines()[0] for h in headings] == ["Attempt 1", "Attempt 2"], headings
+    assert "exit 0" in headings[1]
