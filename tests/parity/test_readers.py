@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -128,3 +129,22 @@ def test_dagman_out_local_times_use_the_submit_host_offset() -> None:
     assert (run.condor_id, run.started, run.finished, run.status) == ("103.0", 1678036211,
                                                                        1678036332, 1)  # fmt: skip
     assert list(events.hold_reasons) == ["chebi_drug_loader_ID0000001"]
+
+
+def test_a_corrupt_kickstart_record_is_named_and_the_attempt_still_counts(
+    run_copy: Callable[[str], Path],
+) -> None:
+    from worker.pegasus_import.rebuild import rebuild_workflow
+
+    run = run_copy("process_wf_success")
+    broken = run / "00/00/ls_ID0000001.out.000"
+    broken.write_text("- invocation: True\n  transformation: [ls\n  mainjob: {\n")
+    wf = rebuild_workflow(run)
+    assert any(w.startswith("00/00/ls_ID0000001.out.000: unparsable YAML") for w in wf.warnings)
+    ls = next(j for j in wf.jobs if j.exec_job_id == "ls_ID0000001")
+    (attempt,) = ls.instances
+    # the submit side still knows the attempt: one task from the .sub, the POST verdict
+    assert [(i.task_submit_seq, i.transformation) for i in attempt.invocations] == [
+        (1, "ls"), (-2, "dagman::post"),
+    ]  # fmt: skip
+    assert attempt.exitcode == 0 and attempt.local_duration == 1

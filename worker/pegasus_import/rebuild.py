@@ -426,6 +426,9 @@ def _instance_from_lines(
     instance.stderr_file = _relative_out(job, err_name)
     folder = (ctx.directory / job.submit_file).parent if job.submit_file else ctx.directory
     kickstart = None if is_subworkflow else read_kickstart(folder / out_name)
+    if kickstart is not None:
+        where = (folder / out_name).relative_to(ctx.directory)
+        ctx.warnings.extend(f"{where}: {problem}" for problem in kickstart.errors)
     err_text = _read_text(folder / err_name)
 
     host: tuple[str, str | None] | None = None
