@@ -296,7 +296,15 @@ def list_files(session: Session, settings: Settings, run: Run) -> list[dict[str,
         )
         known = {lfn: value for lfn, value in rows if value}
     files = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    real_root = root.resolve()
+    # Jobs write this directory: a symlink they leave must not make the gateway read (and
+    # hash) a file elsewhere.
+    outputs = (
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(real_root)
+    )
+    for path in sorted(outputs):
         rel = path.relative_to(root).as_posix()
         files.append(
             {

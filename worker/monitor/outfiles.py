@@ -8,6 +8,7 @@ last attempt's `.out`.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +37,20 @@ def _read(base: str, try_index: int, rotated: bool) -> tuple[str, bytes] | None:
     candidates = [f"{base}.{try_index:03d}", base] if rotated else [base]
     for path in candidates:
         try:
-            with open(path, "rb") as fh:
-                return path, fh.read()
+            # Never through a symlink: isolated jobs may create files in their job directory,
+            # and the monitor (the gateway's account) must not read what they point at.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             continue
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                continue
+            raise
+        with open(fd, "rb") as fh:
+            try:
+                return path, fh.read()
+            except IsADirectoryError:
+                continue
     return None
 
 
