@@ -48,10 +48,16 @@ def _ensure_job_user() -> None:
         subprocess.run(["useradd", "--system", JOB_USER], check=True)
 
 
-@pytest.fixture
-def world(make_settings: Callable[..., Settings]) -> Iterator[tuple[Embedded, Path]]:
+@pytest.fixture(params=["in-process", "exec"])
+def world(
+    request: pytest.FixtureRequest,
+    make_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Embedded, Path]]:
+    """Both ways the engine starts the wrapper: forked in-process (the fast path) and exec'd."""
     _require_root()
     _ensure_job_user()
+    monkeypatch.setenv("AERIE_ENGINE_INPROCESS", "1" if request.param == "in-process" else "0")
     # pytest's own tmp dirs are 0700: the job account could not even reach its scratch dir.
     top = Path(tempfile.mkdtemp(prefix="aerie-isolation-"))
     os.chmod(top, 0o755)

@@ -650,8 +650,12 @@ class DagRun:
             self.post_running -= 1
             self._script_done(run, kind, value, None, time.time())
             return
+        # The POST verdict is Aerie's own and renames the engine's .out files: it keeps the
+        # engine's rights (as when it runs inline); every other script is isolated.
+        verdict = proc.is_job_wrapper(Path(argv[0])) and argv[1:2] == ["exitcode"]
+        identity = None if verdict else self.identity
         pid, error_fd = proc.spawn(
-            argv, self.engine_env, node_dir, None, None, None, inprocess, self.identity
+            argv, self.engine_env, node_dir, None, None, None, inprocess, identity
         )
         self.reaper.add(pid)
         self.running[pid] = Running(kind, node.name, time.time(), run.cluster, error_fd=error_fd)
