@@ -43,17 +43,23 @@ def _counts(session: Session, run: Run) -> dict[str, Any]:
     return counts or {"total": 0, "succeeded": 0, "failed": 0, "percent_done": 0.0}
 
 
+def _labels(run: Run) -> dict[str, str]:
+    """Labels to show; the importer's bookkeeping labels are what the badge already says."""
+    imported = web_views.is_imported(run)
+    return {
+        str(k): str(v)
+        for k, v in (run.labels or {}).items()
+        if not (imported and k in {"imported", "source", "wf_uuid"})
+    }
+
+
 def _row(session: Session, run: Run) -> dict[str, Any]:
     return {
         "run": run,
         "state": RunState(run.state).value,
         "imported": web_views.is_imported(run),
         "counts": _counts(session, run),
-        "labels": {
-            str(k): str(v)
-            for k, v in (run.labels or {}).items()
-            if not (web_views.is_imported(run) and k in {"imported", "source", "wf_uuid"})
-        },
+        "labels": _labels(run),
     }
 
 
@@ -295,7 +301,7 @@ def run_page(
     live = _live_context(session, run, request)
     context = {
         "user": user,
-        "labels": _row(session, run)["labels"],
+        "labels": _labels(run),
         "last_event": session.scalar(
             select(RunEvent.id).where(RunEvent.run_id == run.id).order_by(RunEvent.id.desc())
         )
