@@ -9,7 +9,8 @@ directory safe for that and gives the job account exactly the run directories jo
 - `secret_key` and the SQLite database (with its journal files): 0600, owned by the gateway's
   account — a job cannot read them;
 - the run's `wf-scratch/` (staging, the shared workflow directory) and `wf-output/` (the local
-  output site): owned by the job account, because jobs and transfer jobs write there.
+  output site), and the owner's area `users/<id>/`: owned by the job account, because jobs and
+  transfer jobs write there.
 
 The submit directory stays the gateway's; the engine opens its hashed job directories to the
 job account's group itself.
@@ -55,8 +56,16 @@ def harden_data_dir(settings: Settings) -> None:
             os.chmod(path, 0o600)
 
 
-def prepare_run(settings: Settings, run_id: str, identity: JobIdentity) -> None:
-    """Give the job account the run's staging and output directories."""
+def prepare_run(
+    settings: Settings, run_id: str, identity: JobIdentity, owner_id: int | None = None
+) -> None:
+    """Give the job account the run's staging and output directories, and the owner's area
+    (`<data_dir>/users/<id>/`, where the user's own site directories may point)."""
+    data = Path(settings.data_dir)
+    if owner_id is not None:
+        area = data / "users" / str(owner_id)
+        area.mkdir(parents=True, exist_ok=True)
+        os.chown(area, identity.uid, identity.gid, follow_symlinks=False)
     harden_data_dir(settings)
     root = run_root(settings, run_id)
     os.chmod(root, 0o711)

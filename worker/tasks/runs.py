@@ -89,7 +89,9 @@ def _engine(name: str, settings: Settings | None = None) -> Any:
     return get_engine(name)
 
 
-def _isolate(settings: Settings, engine_name: str, run_id: str) -> None:
+def _isolate(
+    settings: Settings, engine_name: str, run_id: str, owner_id: int | None = None
+) -> None:
     """With a job account configured, lock the data dir and open the run's work dirs to it."""
     if engine_name != "local" or not settings.local_engine.job_user:
         return
@@ -97,7 +99,7 @@ def _isolate(settings: Settings, engine_name: str, run_id: str) -> None:
 
     identity = job_identity(settings)
     if identity is not None:
-        prepare_run(settings, run_id, identity)
+        prepare_run(settings, run_id, identity, owner_id)
 
 
 def _plan_files(settings: Settings, run: Run) -> tuple[Path, Any]:
@@ -175,12 +177,12 @@ def plan_run(settings: Settings, run_id: str) -> str:
     try:
         engine = _engine(engine_name, settings)
         if resume:
-            _isolate(settings, engine_name, run_id)
+            _isolate(settings, engine_name, run_id, snapshot.owner_id)
             handle = engine.resume(EngineHandle.from_json(resume))
             detail = "resumed from the rescue DAG"
         else:
             submit_dir, _ = _plan_files(settings, snapshot)
-            _isolate(settings, engine_name, run_id)
+            _isolate(settings, engine_name, run_id, snapshot.owner_id)
             handle = engine.submit(submit_dir)
             detail = f"planned; {engine_name} engine started"
     except Exception as exc:  # planner problems, engine refusal, disk full: the run fails
