@@ -10,12 +10,20 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
 LEVELS = ("summary", "wf_stats", "jb_stats", "tf_stats", "ti_stats", "int_stats", "hosts")
+FILE_TITLES = {
+    "summary.txt": "Summary",
+    "workflow.txt": "Workflow execution statistics",
+    "jobs.txt": "Job instance statistics",
+    "breakdown.txt": "Transformation statistics",
+    "integrity.txt": "Integrity statistics",
+    "time.txt": "Time statistics",
+    "hosts.txt": "Host statistics",
+}
 
 
 def resolve(session: Session, run: str) -> int:
@@ -169,104 +177,32 @@ def _levels(value: str) -> set[str]:
 def statistics_cmd(
     run: str, level: str, time_filter: str, as_json: bool, output_dir: Path | None
 ) -> None:
-    """Summary, wall times, badput and breakdowns of a run, like pegasus-statistics."""
-    from dataclasses import asdict
+    """Summary, wall times, badput and breakdowns of a run, like pegasus-statistics.
 
+    The terminal shows the summary as pegasus-statistics does (the file's text, then a blank
+    line); with -o the other levels go to their files, whose paths are listed after it.
+    """
     from gateway.cli._common import unit_of_work
-    from gateway.services import statistics as st
-    from gateway.services import statistics_text as tx
+    from gateway.services.statistics_report import statistics_report
 
     levels = _levels(level)
-    files: dict[str, str] = {}
-    data: dict[str, Any] = {}
     with unit_of_work() as session:
-        wf_id = resolve(session, run)
-        workflows = st.descendants(session, wf_id)
-        all_ids = [w.wf_id for w in workflows]
-        if "summary" in levels:
-            summary = st.summary(session, wf_id)
-            data["summary"] = summary.to_dict()
-            files["summary.txt"] = tx.render_summary(summary)
-        if "wf_stats" in levels:
-            text = ""
-            blocks = []
-            for w in workflows:
-                ids = [w.wf_id]
-                counts = (
-                    st.task_counts(session, ids),
-                    st.job_counts(session, ids, "nonsub"),
-                    st.job_counts(session, ids, "subwf"),
-                )
-                retries = st.workflow_retries(session, ids)
-                blocks.append(
-                    {
-                        "wf_uuid": w.wf_uuid,
-                        "dax_label": w.dax_label,
-                        "tasks": asdict(counts[0]),
-                        "jobs": asdict(counts[1]),
-                        "sub_workflows": asdict(counts[2]),
-                        "wf_retries": retries,
-                    }
-                )
-                text += tx.render_workflow_block(f"{w.wf_uuid} ({w.dax_label})", *counts, retries)
-            text += tx.render_workflow_block(
-                "All Workflows",
-                st.task_counts(session, all_ids),
-                st.job_counts(session, all_ids, "nonsub"),
-                st.job_counts(session, all_ids, "subwf"),
-                st.workflow_retries(session, all_ids),
-            )
-            data["workflows"] = blocks
-            files["workflow.txt"] = text
-        if "jb_stats" in levels:
-            text = tx.LEGEND_JOBS
-            data["jobs"] = {}
-            for w in workflows:
-                rows = st.job_statistics(session, w.wf_id)
-                data["jobs"][w.wf_uuid] = [asdict(r) for r in rows]
-                text += tx.render_jobs(f"{w.wf_uuid} ({w.dax_label})", rows)
-            files["jobs.txt"] = text
-        if "tf_stats" in levels:
-            text = tx.LEGEND_BREAKDOWN
-            data["transformations"] = {}
-            for w in workflows:
-                rows_tx = st.transformation_statistics(session, [w.wf_id])
-                data["transformations"][w.wf_uuid] = [asdict(r) for r in rows_tx]
-                text += tx.render_breakdown(f"{w.wf_uuid} ({w.dax_label})", rows_tx)
-            all_tx = st.transformation_statistics(session, all_ids)
-            data["transformations"]["All"] = [asdict(r) for r in all_tx]
-            text += tx.render_breakdown("All (All)", all_tx)
-            files["breakdown.txt"] = text
-        if "ti_stats" in levels:
-            series = st.time_series(session, all_ids)
-            data["time"] = asdict(series)
-            files["time.txt"] = tx.render_time(series, time_filter)
-        if "int_stats" in levels:
-            text = ""
-            data["integrity"] = {}
-            for w in workflows:
-                metrics = st.integrity_metrics(session, [w.wf_id], by_file_type=True)
-                data["integrity"][w.wf_uuid] = [asdict(m) for m in metrics]
-                text += tx.render_integrity(f"{w.wf_uuid} ({w.dax_label})", metrics)
-            text += tx.render_integrity(
-                "All (All)", st.integrity_metrics(session, all_ids, by_file_type=True)
-            )
-            files["integrity.txt"] = text
-        if "hosts" in levels:
-            hosts = st.host_statistics(session, all_ids)
-            data["hosts"] = [asdict(h) for h in hosts]
-            files["hosts.txt"] = tx.render_hosts(hosts)
+        report = statistics_report(session, resolve(session, run), levels, time_filter)
+    files = report.files
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (output_dir / name).write_text(text)
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(json.dumps(report.data, indent=2, default=str))
         return
-    for name, text in files.items():
-        if len(files) > 1:
-            click.echo(f"==> {name} <==")
-        click.echo(text, nl=not text.endswith("\n"))
-    if output_dir is not None:
-        for name in files:
-            click.echo(f"{name.split('.')[0].capitalize():<30}: {output_dir / name}")
+    if "summary.txt" in files:
+        click.echo(files["summary.txt"])
+    if output_dir is None:
+        for name, text in files.items():
+            if name != "summary.txt":
+                click.echo(f"==> {name} <==")
+                click.echo(text, nl=not text.endswith("\n"))
+        return
+    for name in files:
+        click.echo(f"{FILE_TITLES[name]:<30}: {output_dir / name}")
