@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import uuid
@@ -46,7 +47,19 @@ def pytest_configure(config: pytest.Config) -> None:
         if key.startswith("AERIE_") and not keep:
             del os.environ[key]
     os.environ["AERIE_CONFIG"] = os.devnull
+    # Processes the tests start (`aerie worker`, `aerie serve`) get the same site policy.
+    os.environ["AERIE_POLICY"] = json.dumps(TEST_POLICY)
     get_settings.cache_clear()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`htcondor` tests need a real schedd: deselected unless AERIE_TEST_SCHEDD names one."""
+    if os.environ.get("AERIE_TEST_SCHEDD"):
+        return
+    keep = [item for item in items if item.get_closest_marker("htcondor") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
 
 
 @contextmanager

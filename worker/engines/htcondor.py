@@ -6,6 +6,11 @@ directory as working directory; it writes `<dag>.condor.sub`, which this process
 `Schedd.submit`. `UpdateSubmit` (not `Force`) is used so a resubmission picks up the newest
 rescue DAG, exactly like `pegasus-run`. Without a reachable schedd every call fails at once
 with an `EngineError` that carries HTCondor's own message.
+
+Which schedd: by default the local one (HTCondor's own configuration on this host). A worker in
+another container or host names the pool's collector (`pool=` or `AERIE_CONDOR_POOL`) and, if
+the pool has several schedds, the schedd (`schedd_name=` or `AERIE_CONDOR_SCHEDD`); the submit
+directory must then be at the same path on the schedd's host (docs/htcondor.md).
 """
 
 from __future__ import annotations
@@ -66,17 +71,45 @@ def write_condor_submit(
 class HTCondorEngine(Engine):
     name = "htcondor"
 
-    def __init__(self, dagman_path: str | None = None, schedd_ad: Any = None) -> None:
+    def __init__(
+        self,
+        dagman_path: str | None = None,
+        schedd_ad: Any = None,
+        pool: str | None = None,
+        schedd_name: str | None = None,
+    ) -> None:
         self.dagman_path = dagman_path
         self.schedd_ad = schedd_ad
+        self.pool = pool or os.environ.get("AERIE_CONDOR_POOL") or None
+        self.schedd_name = schedd_name or os.environ.get("AERIE_CONDOR_SCHEDD") or None
 
     def _schedd(self) -> Any:
         import htcondor2
 
         try:
-            return htcondor2.Schedd(self.schedd_ad) if self.schedd_ad else htcondor2.Schedd()
+            if self.schedd_ad:
+                return htcondor2.Schedd(self.schedd_ad)
+            if self.pool or self.schedd_name:
+                return htcondor2.Schedd(self._locate(htcondor2))
+            return htcondor2.Schedd()
+        except EngineError:
+            raise
         except Exception as exc:  # HTCondorException, KeyError for a bad ad
             raise EngineError(f"HTCondor schedd unavailable: {exc}") from exc
+
+    def _locate(self, htcondor2: Any) -> Any:
+        """The schedd's location ad from the pool's collector (a schedd on another host)."""
+        collector = htcondor2.Collector(self.pool) if self.pool else htcondor2.Collector()
+        if self.schedd_name:
+            return collector.locate(htcondor2.DaemonType.Schedd, self.schedd_name)
+        ads = collector.locateAll(htcondor2.DaemonType.Schedd)
+        if len(ads) != 1:
+            names = ", ".join(str(ad.get("Name")) for ad in ads) or "none"
+            raise EngineError(
+                f"HTCondor pool {self.pool} has {len(ads)} schedds ({names}); "
+                "set AERIE_CONDOR_SCHEDD to the one to use"
+            )
+        return ads[0]
 
     def submit(self, submit_dir: Path, *, force: bool = False) -> EngineHandle:
         import htcondor2

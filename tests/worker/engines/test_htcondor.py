@@ -1,9 +1,16 @@
 """The HTCondor engine offline: Submit.from_dag writes a DAGMan submit file for our DAG, and
-every daemon call fails at once with HTCondor's own message. With a real schedd
-(`-m htcondor`, e.g. the compose htcondor profile) the shared EngineContract runs too."""
+every daemon call fails at once with HTCondor's own message.
+
+Against a real schedd the shared EngineContract runs too: the `htcondor` tests are deselected
+unless AERIE_TEST_SCHEDD is set (tests/conftest.py) to `local` (the schedd of this host's
+HTCondor configuration) or to the pool's collector address; AERIE_TEST_SCHEDD_NAME picks one
+schedd of several. The test directories (`--basetemp`) must be at the same path on the schedd's
+host. deploy/README.md has the exact commands for the compose `htcondor` profile."""
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import htcondor2
@@ -13,7 +20,7 @@ from tests.worker.engines.conftest import DagDir
 from tests.worker.engines.contract import EngineContract, diamond
 from worker.engines import get_engine
 from worker.engines.base import Engine, EngineError, EngineHandle
-from worker.engines.htcondor import write_condor_submit
+from worker.engines.htcondor import HTCondorEngine, write_condor_submit
 
 
 def test_from_dag_writes_the_dagman_submit_file(dagdir: DagDir) -> None:
@@ -48,17 +55,32 @@ def test_daemon_calls_fail_fast_with_a_clear_error(dagdir: DagDir) -> None:
             call(handle)
 
 
-def _schedd_available() -> bool:
-    try:
-        htcondor2.Schedd()
-    except Exception:
-        return False
-    return True
+def test_a_named_pool_is_asked_for_the_schedd(dagdir: DagDir) -> None:
+    """A worker on another host finds the schedd through the pool's collector."""
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for name in (None, "schedd@ap.example.org"):
+        engine = get_engine("htcondor", pool=f"127.0.0.1:{port}", schedd_name=name)
+        with pytest.raises(EngineError, match="schedd unavailable: Failed communication with coll"):
+            engine.submit(diamond(dagdir))
+
+
+def _test_engine() -> HTCondorEngine:
+    target = os.environ["AERIE_TEST_SCHEDD"]
+    name = os.environ.get("AERIE_TEST_SCHEDD_NAME") or None
+    return HTCondorEngine(pool=None if target == "local" else target, schedd_name=name)
 
 
 @pytest.mark.htcondor
-@pytest.mark.skipif(not _schedd_available(), reason="needs a running HTCondor schedd")
 class TestHTCondorEngine(EngineContract):
+    """The same contract as the local engine, on a real schedd (see the module docstring)."""
+
     @pytest.fixture
     def engine(self) -> Engine:
-        return get_engine("htcondor")
+        engine = _test_engine()
+        try:
+            engine._schedd()
+        except EngineError as exc:
+            pytest.fail(f"AERIE_TEST_SCHEDD is set but the schedd is unreachable: {exc}")
+        return engine
