@@ -355,17 +355,17 @@ def run(
     else:
         assert rescue is not None
         run_id = _rescue(rescue)
-    settings = load_settings()
-    current, _ = _snapshot(settings, run_id)
     from gateway.db.states import RunState
 
-    if RunState(current.state) is RunState.FAILED:
-        _report(settings, current)
-    click.echo(f"run {run_id} ({current.name}) is {RunState(current.state).value}")
-    if not wait:
-        click.echo(f"follow it with: aerie status {run_id} --watch")
-        return
-    try:
+    try:  # from here on the run exists: Ctrl-C only stops this command
+        settings = load_settings()
+        current, _ = _snapshot(settings, run_id)
+        if RunState(current.state) is RunState.FAILED:
+            _report(settings, current)
+        click.echo(f"run {run_id} ({current.name}) is {RunState(current.state).value}")
+        if not wait:
+            click.echo(f"follow it with: aerie status {run_id} --watch")
+            return
         final = _watch(settings, run_id, interval)
     except KeyboardInterrupt:
         click.echo(

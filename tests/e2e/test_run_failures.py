@@ -148,15 +148,21 @@ def test_resume_after_the_engine_is_killed(aerie: Aerie, tmp_path: Path) -> None
     assert status["totals"]["state"] == "Success"
 
 
-def test_remove_cancels_a_running_run(aerie: Aerie, tmp_path: Path) -> None:
+def test_ctrl_c_leaves_the_run_and_remove_cancels_it(aerie: Aerie, tmp_path: Path) -> None:
     wf = StepWorkflow(tmp_path / "long")
     wf.add("A", outputs=["a.txt"], sleep=60)
     wf.add("B", inputs=["a.txt"], outputs=["b.txt"], stage_out=True)
-    started = aerie("run", str(wf.write()), "-s", "local")
-    assert started.returncode == 0, started.stderr
-    run_id = run_id_of(started.stdout)
-    pid = _engine_pid(aerie, run_id)
+    watcher = aerie.popen("run", str(wf.write()), "-s", "local", "--wait", "--interval", "0.2")
+    assert watcher.stdout is not None
+    first = watcher.stdout.readline()  # "run <id> (<name>) is running": now it is watching
     wait_for(lambda: wf.executions().get("A", 0) >= 1, what="node A to start")
+    watcher.send_signal(signal.SIGINT)  # Ctrl-C stops watching, not the run
+    out, err = watcher.communicate(timeout=60)
+    assert watcher.returncode == 130, out + err
+    run_id = run_id_of(first + out)
+    assert f"run {run_id} keeps running" in err
+    pid = _engine_pid(aerie, run_id)
+    assert _alive(pid) and aerie.run_row(run_id)["state"] == "running"
     removed = aerie("remove", run_id)
     assert removed.returncode == 0, removed.stderr
     assert f"run {run_id} cancelled" in removed.stdout
