@@ -454,7 +454,7 @@ def _ensure_workflow(
         source="native",
         imported=False,
         dag_file_name=bd.dag,
-        timestamp=bd.timestamp,
+        timestamp=bd.epoch,
         submit_hostname=bd.submit_hostname,
         submit_dir=str(submit_dir),
         planner_arguments=bd.planner_arguments,
@@ -463,7 +463,7 @@ def _ensure_workflow(
         planner_version=bd.planner_version,
         dax_label=bd.dax_label,
         dax_version=bd.dax_version,
-        dax_file=bd.dax_file,
+        dax_file=bd.dax,
         parent_wf_id=root.wf_id if root is not None else None,
         root_wf_id=(root.root_wf_id or root.wf_id) if root is not None else None,
     )

@@ -1,9 +1,14 @@
-"""braindump.yml: the planner's description of one (sub-)workflow submit directory."""
+"""braindump.yml: the planner's description of one (sub-)workflow submit directory.
+
+The one reader of the format: the importer reads Pegasus's braindumps with it and the monitor
+reads Aerie's (`worker.monitor.braindump` only adds its submit-dir entry point). Aerie's planner
+writes the same fields as Pegasus plus an `aerie:` block (docs/submit-dir.md).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +44,40 @@ class Braindump:
     def directory(self) -> Path:
         return self.path.parent
 
+    @property
+    def aerie(self) -> dict[str, Any]:
+        """Aerie's own block (run id, …); empty for Pegasus's braindumps, which have none."""
+        block = self.extra.get("aerie")
+        return block if isinstance(block, dict) else {}
+
+    @property
+    def epoch(self) -> float | None:
+        """The planning time as epoch seconds (what the `workflow` row stores)."""
+        return None if self.timestamp is None else self.timestamp.timestamp()
+
 
 _REQUIRED = ("wf_uuid", "dag")
 
 
-def parse_braindump_timestamp(value: str) -> datetime | None:
-    """`20230303T222333-0800` (the planner's local time with its offset) as an aware datetime."""
+def parse_braindump_timestamp(value: Any) -> datetime | None:
+    """`20230303T222333-0800` (the planner's local time with its offset) as a datetime.
+
+    Both planners write that form; ISO times (which YAML may already have made a datetime)
+    and epoch numbers are accepted too, as hand-written braindumps use them.
+    """
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    text = str(value)
     for fmt in ("%Y%m%dT%H%M%S%z", "%Y%m%dT%H%M%S"):
         try:
-            return datetime.strptime(value, fmt)
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):
+        try:
+            return datetime.strptime(text.replace("Z", "+0000"), fmt)
         except ValueError:
             continue
     return None
@@ -91,7 +121,7 @@ def read_braindump(path: Path) -> Braindump:
         if len(args) >= 2 and args[0] == args[-1] == '"':
             args = args[1:-1]
         args = args.strip()
-    stamp = text_of("timestamp")
+    stamp = data.get("timestamp")
     wf_uuid = str(data["wf_uuid"])
     dag = str(data["dag"])
     label = text_of("dax_label") or dag.removesuffix(".dag")
@@ -114,7 +144,7 @@ def read_braindump(path: Path) -> Braindump:
         dax_index=text_of("dax_index"),
         dax_version=text_of("dax_version"),
         pegasus_wf_name=text_of("pegasus_wf_name"),
-        timestamp=parse_braindump_timestamp(stamp) if stamp else None,
+        timestamp=parse_braindump_timestamp(stamp) if stamp is not None else None,
         planner_version=text_of("planner_version"),
         planner_arguments=args,
         jsd=text_of("jsd") or "jobstate.log",
