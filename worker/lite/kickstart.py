@@ -12,14 +12,18 @@ give a verdict on a half-written file.
 ``parse(text)`` returns every top-level list item that is a mapping, in order (invocation records
 have ``"invocation": True``; multipart items have their own first key).  Scalars become ``int``,
 ``float``, ``bool``, ``None`` or ``str``; timestamps and ``0o`` modes stay strings.
-``to_invocation(record)`` maps one kickstart record onto our ``aerie.invocation`` field names so
-that the monitor and the importer read Pegasus runs and ours the same way.
+``to_invocation(record)`` maps one kickstart record onto our ``aerie.invocation`` field names.
+``record_fields(record)`` says where each field sits in a record; it is shared with the
+importer's reader (``worker.pegasus_import.kickstart``), which parses records with libyaml
+instead (15x faster on a large Pegasus run, but not available inside the job wrapper) and
+converts the same fields to its provenance types.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 # YAML 1.1 as PyYAML resolves it (what Pegasus reads kickstart records with): a float needs a dot.
@@ -197,64 +201,122 @@ def _num(v: Any, default: float = 0.0) -> float:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else default
 
 
-def to_invocation(rec: dict[str, Any]) -> dict[str, Any]:
-    """A kickstart record in our ``aerie.invocation`` vocabulary (see ``invocation.py``).
+@dataclass(frozen=True)
+class RecordFields:
+    """The values of one kickstart record that provenance keeps, as found (not yet converted).
 
-    ``start``/``duration`` are the main job's (as monitord uses them); ``start`` keeps kickstart's
-    local-offset ISO form.  Outputs are the ``files`` entries marked ``output: True``.
+    ``start``/``duration`` are the main job's (as monitord uses them), falling back to the
+    record's own; ``args`` leaves out the executable; ``files`` keeps the mapping entries.
     """
+
+    derivation: Any
+    transformation: Any
+    resource: Any
+    wf_label: Any
+    hostname: Any
+    hostaddr: Any
+    user: Any
+    uid: Any
+    cwd: Any
+    executable: Any
+    args: list[str]
+    start: Any
+    duration: Any
+    raw: Any
+    regular_exitcode: Any
+    signalled_signal: Any
+    utime: Any
+    stime: Any
+    maxrss: Any
+    machine: dict[str, Any]
+    files: dict[str, dict[str, Any]]
+
+
+def record_fields(rec: dict[str, Any]) -> RecordFields:
+    """Where each field sits in a kickstart record (Pegasus 5 YAML), for both record readers."""
     main = rec.get("mainjob") or {}
     usage = main.get("usage") or {}
     status = main.get("status") or {}
-    raw = status.get("raw")
-    exitcode = status.get("regular_exitcode")
-    signal = status.get("signalled_signal")
+    files = rec.get("files") or {}
+    return RecordFields(
+        derivation=rec.get("derivation"),
+        transformation=rec.get("transformation"),
+        resource=rec.get("resource"),
+        wf_label=rec.get("wf-label"),
+        hostname=rec.get("hostname"),
+        hostaddr=rec.get("hostaddr"),
+        user=rec.get("user"),
+        uid=rec.get("uid"),
+        cwd=rec.get("cwd"),
+        executable=(main.get("executable") or {}).get("file_name"),
+        args=[str(a) for a in (main.get("argument_vector") or []) if a is not None],
+        start=main.get("start", rec.get("start")),
+        duration=main.get("duration", rec.get("duration")),
+        raw=status.get("raw"),
+        regular_exitcode=status.get("regular_exitcode"),
+        signalled_signal=status.get("signalled_signal"),
+        utime=usage.get("utime"),
+        stime=usage.get("stime"),
+        maxrss=usage.get("maxrss"),
+        machine=rec.get("machine") or {},
+        files={str(k): v for k, v in files.items() if isinstance(v, dict)},
+    )
+
+
+def to_invocation(rec: dict[str, Any]) -> dict[str, Any]:
+    """A kickstart record in our ``aerie.invocation`` vocabulary (see ``invocation.py``).
+
+    ``start`` keeps kickstart's local-offset ISO form.  Outputs are the ``files`` entries marked
+    ``output: True``.
+    """
+    f = record_fields(rec)
+    raw = f.raw
+    exitcode = f.regular_exitcode
+    signal = f.signalled_signal
     if isinstance(raw, int) and exitcode is None and signal is None:
         exitcode, signal = (raw >> 8, None) if raw & 0x7F == 0 else (None, raw & 0x7F)
-    exe = (main.get("executable") or {}).get("file_name")
-    args = [str(a) for a in (main.get("argument_vector") or []) if a is not None]
-    files = rec.get("files") or {}
     outputs = []
-    for key, f in files.items():
-        if isinstance(f, dict) and f.get("output") is True:
+    for key, entry in f.files.items():
+        if entry.get("output") is True:
             outputs.append(
                 {
-                    "lfn": f.get("lfn") or key,
-                    "size": f.get("size"),
-                    "sha256": f.get("sha256"),
-                    "checksum_timing": f.get("checksum_timing"),
-                    "ctime": f.get("ctime"),
+                    "lfn": entry.get("lfn") or key,
+                    "size": entry.get("size"),
+                    "sha256": entry.get("sha256"),
+                    "checksum_timing": entry.get("checksum_timing"),
+                    "ctime": entry.get("ctime"),
                 }
             )
 
     def data(name: str) -> str:
-        d = files.get(name)
-        return str(d.get("data") or "") if isinstance(d, dict) else ""
+        d = f.files.get(name)
+        return str(d.get("data") or "") if d is not None else ""
 
     failed = raw != 0 or "integrity_error" in rec
+    exe = f.executable
     return {
         "type": "aerie.invocation",
         "version": 1,
         "source": "kickstart",
-        "job_id": rec.get("derivation"),
-        "transformation": rec.get("transformation"),
-        "site": rec.get("resource"),
-        "wf_label": rec.get("wf-label"),
-        "hostname": rec.get("hostname"),
-        "hostaddr": rec.get("hostaddr"),
-        "user": rec.get("user"),
-        "uid": rec.get("uid"),
-        "cwd": rec.get("cwd"),
+        "job_id": f.derivation,
+        "transformation": f.transformation,
+        "site": f.resource,
+        "wf_label": f.wf_label,
+        "hostname": f.hostname,
+        "hostaddr": f.hostaddr,
+        "user": f.user,
+        "uid": f.uid,
+        "cwd": f.cwd,
         "executable": exe,
-        "argv": ([str(exe)] if exe else []) + args,
-        "start": main.get("start", rec.get("start")),
-        "duration": _num(main.get("duration", rec.get("duration"))),
+        "argv": ([str(exe)] if exe else []) + f.args,
+        "start": f.start,
+        "duration": _num(f.duration),
         "exitcode": exitcode,
         "signal": signal,
         "raw_status": raw,
-        "utime": _num(usage.get("utime")),
-        "stime": _num(usage.get("stime")),
-        "maxrss_kb": int(_num(usage.get("maxrss"))),
+        "utime": _num(f.utime),
+        "stime": _num(f.stime),
+        "maxrss_kb": int(_num(f.maxrss)),
         "stdout_tail": data("stdout"),
         "stderr_tail": data("stderr"),
         "outputs": outputs,

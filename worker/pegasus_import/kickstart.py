@@ -1,5 +1,9 @@
 """Kickstart records in job .out files (Pegasus 5 YAML), as pegasus-monitord reads them.
 
+This is the importer's reader; the job wrapper has its own (`worker.lite.kickstart`) because it
+may use only the standard library, while this one hands records to libyaml, which is most of
+an import's speed. Both take a record's fields from `worker.lite.kickstart.record_fields`.
+
 A job .out holds a YAML list of `- invocation: True` records (one per task of a clustered
 job), optionally `[cluster-task …]` / `[cluster-summary …]` lines from pegasus-cluster, and
 `---------------pegasus-multipart` YAML blocks (integrity summaries, locations). Anything else
@@ -16,7 +20,9 @@ from typing import Any
 
 import yaml
 
-MULTIPART_MARKER = "---------------pegasus-multipart"
+from worker.lite.kickstart import MULTIPART as MULTIPART_MARKER
+from worker.lite.kickstart import record_fields
+
 MONITORING_START = "@@@MONITORING_PAYLOAD - START@@@"
 MONITORING_END = "@@@MONITORING_PAYLOAD - END@@@"
 # libyaml's parser when PyYAML was built with it: kickstart records are most of an import's time
@@ -109,49 +115,45 @@ def _text(value: Any) -> str | None:
 
 
 def invocation_from_record(record: dict[str, Any]) -> Invocation:
-    mainjob = record.get("mainjob") or {}
-    usage = mainjob.get("usage") or {}
-    status = mainjob.get("status") or {}
-    executable = mainjob.get("executable") or {}
-    machine = record.get("machine") or {}
-    files = record.get("files") or {}
-    derivation = _text(record.get("derivation"))
+    """One record's fields (located by the job wrapper's `record_fields`) as provenance types."""
+    f = record_fields(record)
+    derivation = _text(f.derivation)
+    machine = f.machine
     uname = None
     if all(machine.get(k) for k in ("uname_system", "uname_release", "uname_machine")):
         uname = "-".join(
             str(machine[k]) for k in ("uname_system", "uname_release", "uname_machine")
         )
-    argv = mainjob.get("argument_vector") or []
 
     def data_of(name: str) -> str | None:
-        entry = files.get(name)
-        if isinstance(entry, dict) and entry.get("data") is not None:
+        entry = f.files.get(name)
+        if entry is not None and entry.get("data") is not None:
             return str(entry["data"])
         return None
 
     return Invocation(
-        transformation=_text(record.get("transformation")),
+        transformation=_text(f.transformation),
         derivation=None if derivation in (None, "null") else derivation,
-        resource=_text(record.get("resource")),
-        hostname=_text(record.get("hostname")),
-        hostaddr=_text(record.get("hostaddr")),
-        user=_text(record.get("user")),
-        cwd=_text(record.get("cwd")),
-        start=epoch(mainjob.get("start", record.get("start"))),
-        duration=_num(mainjob.get("duration", record.get("duration"))),
-        utime=_num(usage.get("utime")),
-        stime=_num(usage.get("stime")),
-        maxrss=_int(usage.get("maxrss")),
-        raw=_int(status.get("raw")),
-        regular_exitcode=_int(status.get("regular_exitcode")),
-        signal=_int(status.get("signalled_signal")),
-        executable=_text(executable.get("file_name")),
-        argv=[str(a) for a in argv if a is not None],
+        resource=_text(f.resource),
+        hostname=_text(f.hostname),
+        hostaddr=_text(f.hostaddr),
+        user=_text(f.user),
+        cwd=_text(f.cwd),
+        start=epoch(f.start),
+        duration=_num(f.duration),
+        utime=_num(f.utime),
+        stime=_num(f.stime),
+        maxrss=_int(f.maxrss),
+        raw=_int(f.raw),
+        regular_exitcode=_int(f.regular_exitcode),
+        signal=_int(f.signalled_signal),
+        executable=_text(f.executable),
+        argv=f.args,
         uname=uname,
         ram_total=_int(machine.get("ram_total")),
         stdout=data_of("stdout"),
         stderr=data_of("stderr"),
-        files={str(k): v for k, v in files.items() if isinstance(v, dict)},
+        files=f.files,
     )
 
 
