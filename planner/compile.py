@@ -261,6 +261,7 @@ def _plan(
     timed("nodes")
     res = staging.stage(state, order)
     staging.stage_out(state, order, res)
+    staging.stage_out_deleted(state, deleted)
     timed("staging")
     cleanup.add(state, order, res)
     timed("cleanup")

@@ -475,3 +475,52 @@ def stage_out(state: PlanState, order: list[Task], res: StagingResult) -> None:
                     wf.add_edge(node.name, rnode.name)
                 for dsite, durl in dests:
                     rnode.payload.append(f'{lfn} {durl} site="{dsite}"')
+
+
+DELETED_JOBS_LEVEL = 1000
+
+
+def stage_out_deleted(state: PlanState, deleted: list[Task]) -> None:
+    """Outputs of jobs removed by data reuse still reach the output sites (SPEC §2.2): Pegasus
+    copies the existing replicas with stage-out jobs at level 1000; a replica already at the
+    destination is left alone."""
+    output_sites = state.options.output_sites
+    if not output_sites or not deleted:
+        return
+    copies: list[tuple[str, Pfn, str, str]] = []
+    seen: set[str] = set()
+    for t in deleted:
+        for u in t.outputs:
+            if not u.stage_out or u.lfn in seen:
+                continue
+            seen.add(u.lfn)
+            pfns, _ = state.catalogs.replica(u.lfn)
+            if not pfns:
+                continue
+            for site in output_sites:
+                dest = storage_area(state, site).put(u.lfn)
+                if any(as_url(p.pfn) == dest for p in pfns):
+                    continue
+                copies.append((u.lfn, _choose_pfn(pfns, site), site, dest))
+    if not copies:
+        return
+    k = max(1, min(math.ceil(len({c[0] for c in copies}) / 10), len(copies)))
+    nodes = []
+    for i in range(k):
+        node = _aux(
+            state,
+            naming.stage_out(True, "local", DELETED_JOBS_LEVEL, i),
+            JobType.STAGE_OUT,
+            "pegasus::transfer",
+            STAGE_OUT_PRIORITY,
+        )
+        node.category = "stageout"
+        node.level = DELETED_JOBS_LEVEL
+        nodes.append(node)
+    for i, (lfn, src, site, dest) in enumerate(copies):
+        node = nodes[i % k]
+        node.payload.append(
+            _transfer_entry(
+                len(node.payload) + 1, "output", lfn, (src.site, as_url(src.pfn)), (site, dest)
+            )
+        )

@@ -59,6 +59,11 @@ def test_reuse_prunes_jobs_whose_outputs_exist_and_cascades_up(
     # C's only output is in the catalog; B and A only feed C and stage nothing out
     assert not [n for n in ew.nodes.values() if n.type.value == "compute"]
     assert ew.metrics["wf_metrics"]["deleted_tasks"] == 3
+    # the existing f3 is still delivered to the output site, by a stage-out job at level 1000
+    submit = tmp_path / "s" / "submit"
+    (entry,) = read_json(submit / "00/00/stage_out_local_local_1000_0.in")
+    assert entry["src_urls"][0]["url"] == "file:///data/f3"
+    assert entry["dest_urls"][0]["url"] == f"file://{tmp_path}/s/wf-output/f3"
 
 
 def test_reuse_keeps_jobs_when_a_needed_file_is_missing(
