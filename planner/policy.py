@@ -205,6 +205,19 @@ class _Walk:
     def profiles(self, profiles: Profiles, file: str | None, where: str) -> None:
         for key in profiles.condor:
             self.condor_key(key, file, f"{where}.condor.{key}" if where else f"condor.{key}")
+        for ns, key in (("selector", "pfn"), ("hints", "pfnHint"), ("hints", "pfn")):
+            pinned = getattr(profiles, ns).get(key)
+            if pinned is not None:  # pins the program a job runs, bypassing the catalog
+                where_ = f"{where}.{ns}.{key}" if where else f"{ns}.{key}"
+                self.executable(pinned, "installed", file, where_)
+        for key in profiles.pegasus:
+            if key.lower() == "container.arguments":
+                self.add(
+                    file,
+                    f"{where}.pegasus.{key}" if where else f"pegasus.{key}",
+                    "pegasus profile 'container.arguments' is not allowed (extra container "
+                    "options can mount any host directory)",
+                )
         for key in profiles.dagman:
             if _DAGMAN_FORBIDDEN.match(key):
                 self.add(

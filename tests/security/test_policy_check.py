@@ -40,11 +40,16 @@ class Place:
     policy: SitePolicy
 
     def problems(
-        self, replicas: str = "", transformations: str = "", sites: str = "", props: str = ""
+        self,
+        replicas: str = "",
+        transformations: str = "",
+        sites: str = "",
+        props: str = "",
+        workflow: str = WF,
     ) -> list[Problem]:
         docs = self.docs
         docs.mkdir(exist_ok=True)
-        (docs / "workflow.yml").write_text(WF)
+        (docs / "workflow.yml").write_text(workflow)
         tc = transformations or (
             "pegasus: '5.0'\ntransformations:\n- name: tool\n  sites:\n"
             "  - {name: local, pfn: /usr/bin/wc, type: installed}\n"
@@ -259,3 +264,21 @@ def test_raw_dags_and_sub_workflows(place: Place, tmp_path: Path) -> None:
         ("inner.yml", 7, "replicaCatalog.replicas[0].pfns[0].pfn"),
     ]
     assert os.path.isfile(inner)
+
+
+def test_profiles_that_pin_a_program_or_add_container_options_are_checked(
+    place: Place,
+) -> None:
+    workflow = (
+        WF
+        + "  profiles:\n    selector: {pfn: /tmp/evil}\n"
+        + "    pegasus: {container.arguments: '-v /:/host'}\n"
+        + "- type: job\n  name: tool\n  id: ID2\n  arguments: []\n  uses: []\n"
+        + "  profiles: {selector: {pfn: /usr/bin/wc}}\n"
+    )
+    problems = place.problems(workflow=workflow)
+
+    assert [(p.line, p.path) for p in problems] == [
+        (11, "jobs[0].profiles.selector.pfn"),
+        (12, "jobs[0].profiles.pegasus.container.arguments"),
+    ]
