@@ -200,6 +200,13 @@ class _Walk:
         elif not self.policy.may_read(local):
             self.add(file, where, f"{shown} is outside the directories you may read")
 
+    def lfn(self, lfn: str, file: str | None, where: str) -> None:
+        """LFNs become file names under staging, scratch and output directories."""
+        if lfn.startswith("/") or ".." in lfn.split("/"):
+            self.add(
+                file, where, f"file name {lfn!r} may not be absolute or contain '..' components"
+            )
+
     # -- profiles
 
     def profiles(self, profiles: Profiles, file: str | None, where: str) -> None:
@@ -243,6 +250,8 @@ class _Walk:
     def replicas(self, rc: ReplicaCatalog) -> None:
         file, prefix = rc.source_file, _prefix(rc.source_prefix)
         for i, rep in enumerate(rc.replicas):
+            if not rep.regex:
+                self.lfn(rep.lfn, file, f"{prefix}replicas[{i}].lfn")
             for j, pfn in enumerate(rep.pfns):
                 self.url(pfn.pfn, file, f"{prefix}replicas[{i}].pfns[{j}].pfn", regex=rep.regex)
 
@@ -327,6 +336,12 @@ class _Walk:
         self.profiles(wf.profiles, file, "profiles")
         for i, job in enumerate(wf.jobs):
             self.profiles(job.profiles, file, f"jobs[{i}].profiles")
+            for j, use in enumerate(job.uses):
+                self.lfn(use.lfn, file, f"jobs[{i}].uses[{j}].lfn")
+            for name in ("stdin", "stdout", "stderr"):
+                value = getattr(job, name)
+                if value:
+                    self.lfn(value, file, f"jobs[{i}].{name}")
             if isinstance(job, CondorWorkflowJob) and not self.policy.allow_condor_workflows:
                 self.add(
                     file,

@@ -282,3 +282,14 @@ def test_profiles_that_pin_a_program_or_add_container_options_are_checked(
         (11, "jobs[0].profiles.selector.pfn"),
         (12, "jobs[0].profiles.pegasus.container.arguments"),
     ]
+
+
+def test_file_names_cannot_climb_out_of_staging_directories(place: Place) -> None:
+    workflow = WF.replace("arguments: [f.in]", "arguments: []\n  stdout: /tmp/x").replace(
+        "  - {lfn: f.in, type: input}",
+        "  - {lfn: f.in, type: input}\n  - {lfn: ../../secret_key, type: output}\n"
+        "  - {lfn: deep/ok.txt, type: output}",
+    )
+    problems = place.problems(workflow=workflow)
+
+    assert [p.path for p in problems] == ["jobs[0].uses[1].lfn", "jobs[0].stdout"]
