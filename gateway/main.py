@@ -14,7 +14,19 @@ from celery import Celery
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from gateway.api import admin, catalogs, events, files, health, jobs, me, reports, tokens, workflows
+from gateway.api import (
+    admin,
+    catalogs,
+    events,
+    files,
+    health,
+    imports,
+    jobs,
+    me,
+    reports,
+    tokens,
+    workflows,
+)
 from gateway.auth import oauth
 from gateway.auth.login_links import LoginLinks
 from gateway.db.session import Database
@@ -71,7 +83,7 @@ def create_app(
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(me.router, prefix=API_PREFIX)
-    for module in (tokens, workflows, events, jobs, reports, files, catalogs, admin):
+    for module in (tokens, imports, workflows, events, jobs, reports, files, catalogs, admin):
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (pages, run_pages, token_pages, admin_pages):
         app.include_router(page_module.router)

@@ -63,9 +63,10 @@ def attempt_state(states: list[str], has_post_script: bool) -> str:
     """The state of one attempt from the jobstate names it went through."""
     if not states:
         return "queued"
-    if states.count("JOB_HELD") > states.count("JOB_RELEASED"):
-        return "held"
     rank, state = max((_RANK.get(s, (0, "queued")) for s in states), default=(0, "queued"))
+    final = rank >= 6 or (rank == 4 and not has_post_script)
+    if not final and states.count("JOB_HELD") > states.count("JOB_RELEASED"):
+        return "held"  # a held job that was removed (JOB_ABORTED, POST failed) has its verdict
     if rank == 4 and has_post_script:
         return "running"  # the POST script gives the verdict
     return state

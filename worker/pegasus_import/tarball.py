@@ -25,8 +25,21 @@ MAX_BYTES = 4 * 1024**3
 MAX_MEMBERS = 500_000
 
 
+_REFUSALS: dict[type[tarfile.FilterError], str] = {
+    tarfile.AbsolutePathError: "an absolute path",
+    tarfile.OutsideDestinationError: "it would be written outside the upload",
+    tarfile.AbsoluteLinkError: "a link to an absolute path",
+    tarfile.LinkOutsideDestinationError: "a link pointing outside the upload",
+    tarfile.SpecialFileError: "a special file",
+}
+
+
 class UnsafeArchive(SubmitDirError):
     """The archive tries to write outside its directory, or is too large."""
+
+
+class ArchiveTooLarge(UnsafeArchive):
+    """The archive holds more bytes or entries than an import may unpack (HTTP 413)."""
 
 
 def safe_extract(fileobj: IO[bytes], destination: Path, *, max_bytes: int = MAX_BYTES,
@@ -41,9 +54,9 @@ def safe_extract(fileobj: IO[bytes], destination: Path, *, max_bytes: int = MAX_
                 members.append(member)
                 total += max(member.size, 0)
                 if len(members) > max_members:
-                    raise UnsafeArchive("upload", f"more than {max_members} entries")
+                    raise ArchiveTooLarge("upload", f"more than {max_members} entries")
                 if total > max_bytes:
-                    raise UnsafeArchive("upload", f"more than {max_bytes} bytes uncompressed")
+                    raise ArchiveTooLarge("upload", f"more than {max_bytes} bytes uncompressed")
                 parts = Path(member.name).parts
                 if member.name.startswith(("/", "\\")) or ".." in parts:
                     raise UnsafeArchive(member.name, "paths must stay inside the upload")
@@ -52,7 +65,9 @@ def safe_extract(fileobj: IO[bytes], destination: Path, *, max_bytes: int = MAX_
             try:
                 archive.extractall(destination, members=members, filter="data")
             except tarfile.FilterError as exc:
-                raise UnsafeArchive(exc.tarinfo.name, f"refused: {exc}") from exc
+                # tarfile's own text names resolved paths on this server: say it in our words
+                why = _REFUSALS.get(type(exc), "unsafe member")
+                raise UnsafeArchive(exc.tarinfo.name, f"refused: {why}") from exc
     except tarfile.TarError as exc:
         raise SubmitDirError("upload", f"not a readable tar archive: {exc}") from exc
 
@@ -79,9 +94,32 @@ def import_tarball(
     try:
         safe_extract(fileobj, target)
         result = import_submit_dir(session, find_submit_dir(target), owner)
+    except SubmitDirError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise _inside_archive(exc, target) from exc
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     if not result.created:
         shutil.rmtree(target, ignore_errors=True)
     return result
+
+
+def _inside_archive(exc: SubmitDirError, target: Path) -> SubmitDirError:
+    """The same error naming files by their path in the archive, never by this server's."""
+    prefix = str(exc.path)
+    if exc.line is not None:
+        prefix += f":{exc.line}"
+    if exc.field is not None:
+        prefix += f" [{exc.field}]"
+    text = str(exc)
+    message = text[len(prefix) + 2 :] if text.startswith(prefix + ": ") else text
+    for root in {str(target.resolve()), str(target)}:
+        message = message.replace(root + "/", "").replace(root, ".")
+    try:
+        path: Path | str = exc.path.resolve().relative_to(target.resolve())
+    except ValueError:
+        path = exc.path
+    copy = type(exc).__new__(type(exc))
+    SubmitDirError.__init__(copy, path, message, line=exc.line, field=exc.field)
+    return copy

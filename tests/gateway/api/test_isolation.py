@@ -3,7 +3,8 @@
 a credential without the needed scope gets 403.
 
 A's run is real (planned, run and monitored in-process), so every URL below answers 200 to A:
-B's 404 is about ownership, not about missing data.
+B's 404 is about ownership, not about missing data. A also owns a Pegasus run imported through
+`POST /api/v1/workflows/import`, held to the same rules.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from gateway.services import tokens as token_service
 from gateway.services import users as user_service
 from gateway.settings import Settings
 from tests.gateway.api.conftest import Embedded, make_embedded
+from tests.gateway.api.test_import_api import tar_gz
 from tests.gateway.pegasus_workflows import build_pipeline, multipart
+from tests.parity.conftest import copy_without_stampede
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +32,7 @@ pytestmark = pytest.mark.slow
 class World:
     e: Embedded
     run_id: str
+    imported_id: str
     token_id: int
     a: dict[str, str]
     b: dict[str, str]
@@ -55,10 +59,15 @@ def world(
         while e.client.get(f"/api/v1/workflows/{run_id}", headers=a).json()["state"] != "succeeded":
             assert time.monotonic() < deadline, "A's run did not succeed"
             time.sleep(0.5)
+        archive = tar_gz(copy_without_stampede("process_wf_failure", tmp), "run0001")
+        imported = e.client.post(
+            "/api/v1/workflows/import", headers=a, files={"archive": ("run.tgz", archive)}
+        )
+        assert imported.status_code == 201, imported.text
         token_id = e.client.post(
             "/api/v1/tokens", headers=a, json={"name": "a2", "scopes": ["workflows:read"]}
         ).json()["id"]
-        yield World(e, run_id, token_id, a, b, b_user.id)
+        yield World(e, run_id, imported.json()["id"], token_id, a, b, b_user.id)
 
 
 READS = [
@@ -70,6 +79,15 @@ READS = [
     "/api/v1/workflows/{run}/analysis",
     "/api/v1/workflows/{run}/files",
     "/api/v1/workflows/{run}/files/f.out",
+    "/api/v1/workflows/{run}/events",
+]
+IMPORTED_READS = [
+    "/api/v1/workflows/{run}",
+    "/api/v1/workflows/{run}/jobs",
+    "/api/v1/workflows/{run}/jobs/ls_ID0000001",
+    "/api/v1/workflows/{run}/graph",
+    "/api/v1/workflows/{run}/statistics",
+    "/api/v1/workflows/{run}/analysis",
     "/api/v1/workflows/{run}/events",
 ]
 WRITES = [
@@ -103,6 +121,20 @@ def test_owner_reads_and_others_get_404(world: World, path: str) -> None:
         assert response.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("path", IMPORTED_READS)
+def test_imported_run_is_as_private_as_a_native_one(world: World, path: str) -> None:
+    url = path.format(run=world.imported_id)
+    assert world.e.client.get(url, headers=world.a).status_code == 200
+    client, csrf = _session_client(world)
+    for response in (world.e.client.get(url, headers=world.b), client.get(url)):
+        assert response.status_code == 404, (url, response.text)
+    for method, action in (("POST", "/cancel"), ("POST", "/retry"), ("DELETE", "")):
+        url = f"/api/v1/workflows/{world.imported_id}{action}"
+        assert world.e.client.request(method, url, headers=world.b).status_code == 404
+        assert client.request(method, url, headers=csrf).status_code == 404
+    assert world.e.client.get(url, headers=world.a).status_code == 200
+
+
 @pytest.mark.parametrize(("method", "path"), WRITES)
 def test_others_cannot_act_on_owned_objects(world: World, method: str, path: str) -> None:
     url = path.format(run=world.run_id, token=world.token_id)
@@ -129,7 +161,7 @@ def test_deleting_someone_elses_run_is_404_and_lists_do_not_show_it(world: World
     b_runs = world.e.client.get("/api/v1/workflows", headers=world.b).json()["data"]
     assert b_runs == []
     a_runs = world.e.client.get("/api/v1/workflows", headers=world.a).json()["data"]
-    assert [r["id"] for r in a_runs] == [world.run_id]
+    assert sorted(r["id"] for r in a_runs) == sorted([world.run_id, world.imported_id])
     b_tokens = world.e.client.get("/api/v1/tokens", headers=world.b).json()["data"]
     assert world.token_id not in [t["id"] for t in b_tokens]
 
@@ -155,6 +187,7 @@ def test_session_writes_need_the_csrf_header(world: World) -> None:
     [
         (["workflows:read"], "POST", "/api/v1/workflows/{run}/cancel", None),
         (["workflows:read"], "POST", "/api/v1/workflows", {"workflow": "x"}),
+        (["workflows:read"], "POST", "/api/v1/workflows/import", {"archive": "x"}),
         (["workflows:read"], "PUT", "/api/v1/sites", {"content": "x"}),
         (["provision:write"], "GET", "/api/v1/workflows", None),
         (["provision:write"], "GET", "/api/v1/workflows/{run}/jobs", None),
@@ -179,8 +212,8 @@ def test_a_token_without_the_scope_gets_403(
 def test_admin_sees_everyone_but_through_admin_routes_only(world: World) -> None:
     _, admin = world.e.user("root_admin", is_admin=True)
     all_runs = world.e.client.get("/api/v1/admin/workflows", headers=admin).json()["data"]
-    assert [r["id"] for r in all_runs] == [world.run_id]
-    assert all_runs[0]["owner"] == "alice"
+    assert sorted(r["id"] for r in all_runs) == sorted([world.run_id, world.imported_id])
+    assert {r["owner"] for r in all_runs} == {"alice"}
     # The ordinary API stays personal, even for admins.
     mine = world.e.client.get(f"/api/v1/workflows/{world.run_id}", headers=admin)
     assert mine.status_code == 404

@@ -76,3 +76,4 @@ def test_no_request_gets_a_server_error(api_schema: Any, auth: dict[str, str]) -
     assert failures == []
     assert len(calls) >= 30, sorted(calls)  # every operation was exercised
     assert calls["POST /api/v1/workflows"] >= 5
+    assert calls["POST /api/v1/workflows/import"] >= 5
