@@ -4,12 +4,17 @@ The monitor takes from it what the node event log does not carry: DAGMan (re)sta
 (workflow states), PRE-script states, and POST_SCRIPT_STARTED. Lines (htcondor SPEC §1.7):
 `<ts> INTERNAL *** DAGMAN_STARTED <id> ***`, `<ts> INTERNAL *** DAGMAN_FINISHED <exit> ***`,
 `<ts> <node> <EVENT> <condor id | value | -> <site | -> <walltime | -> <sequence>`.
+The line grammar is the importer's (`worker.pegasus_import.jobstate.split_jobstate_line`); this
+reader differs in following a growing file: it starts at a byte offset and leaves a line that
+has no newline yet for the next pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from worker.pegasus_import.jobstate import split_jobstate_line
 
 
 class JobstateLogError(ValueError):
@@ -41,24 +46,21 @@ def read_jobstate(path: Path, offset: int = 0) -> tuple[list[JobstateLine], int]
         if not words:
             continue
         try:
-            ts = float(words[0])
+            f = split_jobstate_line(words)
         except ValueError:
             raise JobstateLogError(path, n, f"no timestamp in {raw[:80]!r}") from None
-        if len(words) >= 4 and words[1] == "INTERNAL" and words[2] == "***":
-            value = words[4] if len(words) > 5 else None
-            out.append(JobstateLine(ts, "INTERNAL", words[3], value))
-            continue
-        if len(words) < 3:
-            raise JobstateLogError(path, n, f"expected '<ts> <node> <event> ...': {raw[:80]!r}")
-        fields = [w if w != "-" else None for w in words] + [None] * 7
-        seq = fields[6]
+        except IndexError:
+            raise JobstateLogError(
+                path, n, f"expected '<ts> <node> <event> ...': {raw[:80]!r}"
+            ) from None
+        seq = f.sequence
         out.append(
             JobstateLine(
-                ts,
-                words[1],
-                words[2],
-                fields[3],
-                fields[4],
+                f.timestamp,
+                f.node,
+                f.event,
+                f.value,
+                f.site,
                 int(seq) if seq and seq.lstrip("-").isdigit() else None,
             )
         )
