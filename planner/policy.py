@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -143,8 +144,26 @@ class PolicyError(ProblemsError):
     """The documents name files, programs or URLs the site policy does not allow."""
 
 
+_DIRS: ContextVar[dict[str, str] | None] = ContextVar("policy_dirs", default=None)
+"""Resolved directories during one `check_policy` call (never across calls: a directory may
+become a symlink between two submissions)."""
+
+
 def _real(path: str | os.PathLike[str]) -> str:
-    return os.path.realpath(os.path.expanduser(os.fspath(path)))
+    text = os.path.expanduser(os.fspath(path))
+    cache = _DIRS.get()
+    parts = text.split("/")
+    if cache is None or not text.startswith("/") or ".." in parts or "." in parts:
+        return os.path.realpath(text)
+    # 100k replicas in a few directories: resolve each directory once, then only ask whether
+    # the last component is itself a link.
+    head, _, name = text.rstrip("/").rpartition("/")
+    real_head = cache.get(head)
+    if real_head is None:
+        real_head = cache[head] = os.path.realpath(head or "/")
+    if not name or os.path.islink(text):
+        return os.path.realpath(text)
+    return os.path.join(real_head, name)
 
 
 def _inside(path: str, root: str) -> bool:
@@ -395,6 +414,32 @@ def check_policy(
     including inline ones. Sub-workflow files (`pegasusWorkflow`) that the replica catalogs name
     as local files are loaded and checked too; they inherit the outer catalogs.
     """
+    token = _DIRS.set({})
+    try:
+        return _check(
+            workflow,
+            replica_catalogs,
+            transformation_catalogs,
+            site_catalogs,
+            properties,
+            policy,
+            properties_file,
+            max_depth,
+        )
+    finally:
+        _DIRS.reset(token)
+
+
+def _check(
+    workflow: Workflow,
+    replica_catalogs: Iterable[ReplicaCatalog],
+    transformation_catalogs: Iterable[TransformationCatalog],
+    site_catalogs: Iterable[SiteCatalog],
+    properties: dict[str, str],
+    policy: SitePolicy,
+    properties_file: str | None,
+    max_depth: int,
+) -> list[Problem]:
     from planner.errors import SpecError
     from planner.loader import load_workflow
 
