@@ -4,9 +4,11 @@ here, so this is what keeps the production files honest between real deployments
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +214,30 @@ def test_example_aerie_toml_is_valid_settings(
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.redis_url and settings.base_url.startswith("https://")
     assert [p.issuer for p in settings.oidc_providers] == ["https://cilogon.org"]
+
+
+def test_pool_config_opens_minicondor_to_the_network(tmp_path: Path) -> None:
+    """HTCondor's own config reader, over minicondor's loopback-only settings: 99-aerie.conf
+    parses without complaint, listens on all interfaces and lets the token's identity write."""
+    config = tmp_path / "condor_config"
+    config.write_text(
+        "NETWORK_INTERFACE = 127.0.0.1\nBIND_ALL_INTERFACES = False\nCONDOR_HOST = 127.0.0.1\n"
+        "UID_DOMAIN = pool.example.org\n" + (DEPLOY / "htcondor" / "99-aerie.conf").read_text()
+    )
+    keys = ["NETWORK_INTERFACE", "BIND_ALL_INTERFACES", "ALLOW_WRITE", "CONDOR_HOST"]
+    probe = "import htcondor2, json; print(json.dumps([htcondor2.param.get(k) for k in %r]))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe % keys],
+        env={"CONDOR_CONFIG": str(config), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    interface, bind_all, allow_write, condor_host = json.loads(result.stdout)
+    assert interface == "*" and bind_all is True and condor_host != "127.0.0.1"
+    assert "aerie@pool.example.org" in allow_write
+    assert (
+        'identity "aerie@$(condor_config_val UID_DOMAIN)"'
+        in (DEPLOY / "htcondor" / "pre-exec.sh").read_text()
+    )
