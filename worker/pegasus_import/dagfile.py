@@ -2,6 +2,13 @@
 
 Only the statements that carry provenance are kept (nodes, their submit files, PRE/POST scripts,
 retries, sub-DAGs, edges, DONE marks); throttles and priorities are not history.
+
+The local engine has the full DAGMan-language parser (`worker.engines.local.dagfile`, which the
+monitor also uses for Aerie's DAGs); this one stays separate on purpose. It keeps a script's
+argument text verbatim (monitord stores it so, spacing included, and parity with stampede
+depends on it; the engine's parser splits it into words), it reads rescue headers for the
+failed-node list, and it skips statements it does not know instead of rejecting the DAG, since
+an imported run has already run. Rescue files are found by the engine's rule.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from worker.engines.local import rescue
 from worker.pegasus_import.errors import SubmitDirError
 
 
@@ -124,12 +132,7 @@ _RESCUE_SUFFIX = re.compile(r"\.rescue(\d{3})$")
 
 def rescue_files(dag_path: Path) -> list[Path]:
     """`<dag>.rescueNNN` files beside a DAG, oldest first."""
-    found = []
-    for candidate in dag_path.parent.glob(dag_path.name + ".rescue*"):
-        match = _RESCUE_SUFFIX.search(candidate.name)
-        if match:
-            found.append((int(match.group(1)), candidate))
-    return [p for _, p in sorted(found)]
+    return [path for _, path in rescue.rescue_files(dag_path)]
 
 
 def read_rescue(path: Path) -> Rescue:
