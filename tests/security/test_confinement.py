@@ -77,6 +77,21 @@ def test_an_imported_braindump_cannot_name_files_outside_its_directory(
         rebuild_workflow(copy)
 
 
+def test_an_imported_dag_cannot_name_files_outside_its_directory(tmp_path: Path) -> None:
+    if not FIXTURE.is_dir():
+        pytest.fail(f"reference submit directory missing: {FIXTURE}")
+    copy = tmp_path / "upload"
+    shutil.copytree(FIXTURE, copy)
+    dag = next(copy.glob("*.dag"))
+    text = dag.read_text()
+    dag.write_text(text + "JOB ../../../etc/passwd x.sub\n")
+    with pytest.raises(SubmitDirError, match="not a plain name"):
+        rebuild_workflow(copy)
+    dag.write_text(text + "JOB intruder /etc/passwd\n")
+    with pytest.raises(SubmitDirError, match="outside the submit directory"):
+        rebuild_workflow(copy)
+
+
 def test_the_output_listing_skips_symlinks_out_of_the_output_directory(
     tmp_path: Path, sqlite_settings: Settings
 ) -> None:

@@ -126,9 +126,12 @@ def rebuild_workflow(
     )
     if static is not None:
         record.meta.update(static.wf_meta)
-    for node in dag.nodes.values():
+    for name, node in dag.nodes.items():
         if node.submit_file and not _inside(directory / node.submit_file, directory):
             raise SubmitDirError(dag_path, f"{node.submit_file} is outside the submit directory")
+        if "/" in name or name in (".", ".."):
+            # node names become file names (<node>.out, <node>.pre.log.NNN) under the directory
+            raise SubmitDirError(dag_path, f"node name {name!r} is not a plain name")
     subs = {name: read_submit_file(directory / node.submit_file)
             for name, node in dag.nodes.items() if node.submit_file}  # fmt: skip
     record.jobs = [_job_record(ctx, node, subs.get(node.name)) for node in dag.nodes.values()]
