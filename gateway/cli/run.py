@@ -224,11 +224,16 @@ def _rescue(run_id: str) -> str:
                 f"run {run_id} is {state.value}; only failed runs, or running runs whose engine "
                 "died, can be resumed"
             )
+        handle = run.engine_handle
     if state is not RunState.FAILED:
         from worker.tasks.runs import poll_run
 
-        after = poll_run(settings, run_id)
-        click.echo(f"run {run_id}: {after} (a dead engine is resumed without re-running nodes)")
+        poll_run(settings, run_id)
+        current, _ = _snapshot(settings, run_id)
+        if current.engine_handle != handle:
+            click.echo(f"run {run_id}: its engine had died; resumed from the logs")
+        else:
+            click.echo(f"run {run_id}: {current.state}; its engine is alive, nothing to resume")
     return run_id
 
 
