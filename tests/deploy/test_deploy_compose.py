@@ -169,6 +169,11 @@ def test_the_htcondor_pool_and_the_workers_agree(compose: dict[str, Any]) -> Non
     assert default_dir and env["_CONDOR_SEC_TOKEN_DIRECTORY"] == default_dir.group(1)
     mount = next(m for m in condor["volumes"] if m.startswith("condor-tokens:"))
     assert default_dir.group(1).startswith(mount.split(":")[1] + "/")
+    # DAGMan inherits the worker's _CONDOR_* variables (from_dag's getenv list), so the token
+    # directory must be at the same path in the pool's container as in the workers'.
+    for name in AERIE_SERVICES:
+        mounts = compose["services"][name]["volumes"]
+        assert f"condor-tokens:{mount.split(':')[1]}:ro" in mounts, name
     uid = re.search(r"ARG AERIE_UID=(\d+)", (DEPLOY / "Dockerfile").read_text())
     assert uid and condor["environment"]["AERIE_UID"] == uid.group(1)
     syntax = subprocess.run(["bash", "-n", str(DEPLOY / "htcondor" / "pre-exec.sh")])
