@@ -11,32 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worker.engines.local.dagfile import Script, parse_dag
-
-# Name prefix -> stampede type_desc; first match wins (longer prefixes first).
-_PREFIXES = (
-    ("create_dir_", "create-dir"),
-    ("stage_in_", "stage-in-tx"),
-    ("stage_out_", "stage-out-tx"),
-    ("stage_inter_", "inter-site-tx"),
-    ("stage_worker_", "stage-in-tx"),
-    ("register_", "registration"),
-    ("clean_up_", "cleanup"),
-    ("cleanup_", "cleanup"),
-    ("chmod_", "chmod"),
-    ("pegasus-plan_", "dax"),
-    ("subdax_", "dax"),
-    ("dagman_", "dag"),
-    ("subdag_", "dag"),
-)
-
-
-def type_desc(name: str, is_subdag: bool = False) -> str:
-    if is_subdag:
-        return "dag"
-    for prefix, kind in _PREFIXES:
-        if name.startswith(prefix):
-            return kind
-    return "compute"
+from worker.pegasus_import.static_files import type_desc
 
 
 @dataclass

@@ -48,6 +48,7 @@ from worker.pegasus_import.static_files import (
     read_static_bp,
     read_submit_file,
 )
+from worker.pegasus_import.static_files import type_desc as type_from_name
 
 MAX_OUTPUT_LENGTH = 2**16 - 1
 _PEGASUSLITE_EXIT = re.compile(r"^PegasusLite: exitcode (\d+)", re.MULTILINE)
@@ -253,7 +254,7 @@ def _job_record(ctx: _Context, node: DagNode, sub: SubmitFile | None) -> JobReco
     elif job_class is not None:
         type_desc = JOB_CLASS_TO_TYPE.get(job_class, "unknown")
     else:
-        type_desc = _type_from_name(node.name)
+        type_desc = type_from_name(node.name)
     cluster_size = sub.classad("pegasus_cluster_size") if sub else None
     size = int(cluster_size) if cluster_size and cluster_size.isdigit() else 1
     arguments = sub.commands.get("arguments") if sub else None
@@ -269,21 +270,6 @@ def _job_record(ctx: _Context, node: DagNode, sub: SubmitFile | None) -> JobReco
         argv=arguments or None,
         task_count=size if type_desc == "compute" else 0,
     )
-
-
-def _type_from_name(name: str) -> str:
-    """Job naming conventions of the planner (SPEC §2.5) when neither static.bp nor .sub say."""
-    prefixes = (
-        ("create_dir_", "create-dir"), ("stage_in_", "stage-in-tx"),
-        ("stage_worker_", "stage-in-tx"), ("stage_out_", "stage-out-tx"),
-        ("stage_inter_", "inter-site-tx"), ("register_", "registration"),
-        ("cleanup_", "cleanup"), ("clean_up_", "cleanup"), ("chmod_", "chmod"),
-        ("pegasus-plan_", "dax"), ("subdax_", "dax"), ("subdag_", "dag"),
-    )  # fmt: skip
-    for prefix, kind in prefixes:
-        if name.startswith(prefix):
-            return kind
-    return "compute"
 
 
 def _tasks(

@@ -26,6 +26,34 @@ JOB_CLASS_TO_TYPE = {
     11: "dag",
 }
 
+# Name prefix -> stampede type_desc; first match wins (longer prefixes first).
+_PREFIXES = (
+    ("create_dir_", "create-dir"),
+    ("stage_in_", "stage-in-tx"),
+    ("stage_out_", "stage-out-tx"),
+    ("stage_inter_", "inter-site-tx"),
+    ("stage_worker_", "stage-in-tx"),
+    ("register_", "registration"),
+    ("clean_up_", "cleanup"),
+    ("cleanup_", "cleanup"),
+    ("chmod_", "chmod"),
+    ("pegasus-plan_", "dax"),
+    ("subdax_", "dax"),
+    ("dagman_", "dag"),
+    ("subdag_", "dag"),
+)
+
+
+def type_desc(name: str, is_subdag: bool = False) -> str:
+    """stampede's `job.type_desc` from a job's name: how the monitor knows an Aerie job's type,
+    and the importer's fallback for a Pegasus job whose .sub has no `+pegasus_job_class`."""
+    if is_subdag:
+        return "dag"
+    for prefix, kind in _PREFIXES:
+        if name.startswith(prefix):
+            return kind
+    return "compute"
+
 
 @dataclass
 class SubmitFile:
