@@ -17,13 +17,14 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from gateway.api.scopes import ERRORS, CanWrite
 from gateway.api.workflows import run_public
 from gateway.db.models import Run
 from gateway.deps import SessionDep, SettingsDep
-from gateway.errors import AerieError, InvalidInput
+from gateway.errors import AerieError, Conflict, InvalidInput
 from gateway.schemas.runs import RunPublic
 from worker.pegasus_import.errors import SubmitDirError
 from worker.pegasus_import.tarball import ArchiveTooLarge as TooManyBytes
@@ -118,6 +119,8 @@ async def import_workflow(
         )
     except TooManyBytes as exc:
         raise ArchiveTooLarge(str(exc)) from exc
+    except IntegrityError as exc:  # the same workflow imported by two requests at once
+        raise Conflict("this workflow is being imported by another request; retry") from exc
     except SubmitDirError as exc:
         details = {"file": str(exc.path), "line": exc.line, "field": exc.field}
         raise BadArchive(str(exc), details=[details]) from exc

@@ -242,3 +242,17 @@ def test_oversized_archives_get_413(api: TestClient, user: Callable[[str], dict[
         content=b"--x--\r\n",
     )
     assert declared.status_code == 413
+
+
+def test_deleted_import_can_be_imported_again(
+    api: TestClient, user: Callable[[str], dict[str, str]], tmp_path: Path
+) -> None:
+    alice = user("alice-delete")
+    archive = tar_gz(copy_without_stampede("process_wf_failure", tmp_path), "run0002")
+    first = upload(api, alice, archive)
+    assert first.status_code == 201, first.text
+    assert api.delete(first.json()["links"]["self"], headers=alice).status_code == 204
+    assert api.get(first.json()["links"]["self"], headers=alice).status_code == 404
+    again = upload(api, alice, archive)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != first.json()["id"]
