@@ -176,6 +176,53 @@ def test_a_job_cannot_read_the_secret_key_but_a_normal_job_succeeds(
     assert secret.stat().st_uid == os.geteuid()
 
 
+def test_a_symlink_left_as_an_output_does_not_make_the_engine_copy_the_secret(
+    world: tuple[Embedded, Path],
+) -> None:
+    """The engine moves outputs back with the job account's rights: a job that leaves a link
+    to the secret key as its output gets a transfer failure, and nothing downstream sees it."""
+    from Pegasus.api import File, Job, Transformation, TransformationCatalog, Workflow
+
+    e, top = world
+    secret = e.settings.data_dir / "secret_key"
+    secret.write_text("top secret\n")
+    _, bob = e.user("bob")
+    d = top / "linker"
+    d.mkdir(mode=0o755)
+    link = d / "link.sh"
+    link.write_text(f'#!/bin/sh\nln -s {secret} "$1"\n')
+    show = d / "show.sh"
+    show.write_text('#!/bin/sh\ncat "$1" > "$2"\n')
+    for script in (link, show):
+        script.chmod(0o755)
+    tc = TransformationCatalog().add_transformations(
+        Transformation("link", site="local", pfn=str(link), is_stageable=False),
+        Transformation("show", site="local", pfn=str(show), is_stageable=False),
+    )
+    flink, fout = File("f.link"), File("f.shown")
+    wf = Workflow("linker")
+    wf.add_jobs(
+        Job("link", _id="ID1").add_args(flink).add_outputs(flink, stage_out=False),
+        Job("show", _id="ID2").add_args(flink, fout).add_inputs(flink).add_outputs(fout),
+    )
+    wf.write(str(d / "workflow.yml"))
+    tc.write(str(d / "transformations.yml"))
+
+    run_id, state = _run(
+        e, bob, {"workflow": d / "workflow.yml", "transformations": d / "transformations.yml"}
+    )
+
+    assert state == "failed"
+    leaked = [
+        p
+        for p in e.settings.data_dir.rglob("*")
+        if p.is_file() and p != secret and b"top secret" in p.read_bytes()
+    ]
+    assert leaked == []
+    log = next((e.settings.data_dir / "runs" / run_id / "submit").glob("*.dag.nodes.log"))
+    assert "Permission denied" in log.read_text()
+
+
 def test_the_engine_refuses_to_run_without_root_rights_for_the_job_user(tmp_path: Path) -> None:
     """A configured job account that cannot be used is an error, never a silent downgrade."""
     from worker.engines.local.isolation import IsolationError, identity_for
