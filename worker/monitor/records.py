@@ -7,10 +7,10 @@ column. Rows here carry no database keys; the loader adds them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from worker.monitor.outfiles import AttemptOutput, stdout_text
+from worker.pegasus_import.kickstart import epoch
 
 HostKey = tuple[str, str, str]  # (site, hostname, ip)
 
@@ -28,12 +28,9 @@ class AttemptRows:
 
 
 def iso_epoch(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+    """A record's ISO time as epoch seconds, by the importer's rule (`kickstart.epoch`), so that
+    a kickstart record means the same time whether it is monitored or imported."""
+    return epoch(value) if value else None
 
 
 def attempt_rows(out: AttemptOutput, site: str | None, tasks: bool = True) -> AttemptRows:
