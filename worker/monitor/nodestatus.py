@@ -2,16 +2,23 @@
 
 Both give DAGMan's own node counts (Done, Pre, Queued, Post, Ready, Un-Ready, Failed, Futile),
 which is what pegasus-status prints; the monitor stores the latest in the `dagstatus` row.
+
+The importer reads dagman.out too (`worker.pegasus_import.dagman_out.read_progress`), but by
+pegasus-status's own per-line rules, for parity with its output on Pegasus runs; this scanner
+reads the table by its layout instead, because the monitor also keeps what pegasus-status drops
+(Futile and held counts, the table's time) and is fed a growing file chunk by chunk. The time
+stamps and the exit line are read by the importer's rules.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import classad2
+
+from worker.pegasus_import.dagman_out import EXITING, local_epoch
 
 
 @dataclass
@@ -73,15 +80,13 @@ def read_node_status(path: Path) -> Progress | None:
 
 _STATUS = re.compile(r"DAG status: (-?\d+)")
 _TOTAL = re.compile(r"Of (\d+) nodes total:")
-_EXIT = re.compile(r"EXITING WITH STATUS (-?\d+)")
 _STAMP = re.compile(r"^(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)")
 
 
 def _stamp(line: str) -> float | None:
+    """DAGMan's local wall-clock prefix; the monitor runs on the submit host, so its zone."""
     m = _STAMP.match(line)
-    if not m:
-        return None
-    return time.mktime(time.strptime(m.group(1), "%m/%d/%y %H:%M:%S"))
+    return None if m is None else float(local_epoch(m.group(1), None))
 
 
 def scan_dagman_out(text: str, prog: Progress | None = None) -> Progress | None:
@@ -115,7 +120,7 @@ def scan_dagman_out(text: str, prog: Progress | None = None) -> Progress | None:
             prog.dag_status = int(m.group(1))
             continue
         if "EXITING WITH STATUS" in line:
-            m = _EXIT.search(line)
+            m = EXITING.search(line)
             if m:
                 found = True
                 prog.exit_status = int(m.group(1))

@@ -23,7 +23,7 @@ _STAMP = r"(\d\d/\d\d/\d\d \d\d:\d\d:\d\d)"
 _DAG_STATUS = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d DAG status")
 _NODES_TOTAL = re.compile(r"nodes total:")
 _PROGRESS = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d(\s+([0-9]+)){7}")
-_EXITING = re.compile(r"EXITING WITH STATUS (-?\d+)")
+EXITING = re.compile(r"EXITING WITH STATUS (-?\d+)")
 _STARTING = re.compile(_STAMP + r" \*\* condor_scheduniv_exec\.(\S+) \(CONDOR_DAGMAN\) STARTING UP")
 _EXIT_LINE = re.compile(
     _STAMP + r" \*\*\*\* condor_scheduniv_exec\.\S+ \(condor_DAGMAN\).*EXITING WITH STATUS (-?\d+)"
@@ -93,7 +93,7 @@ def read_progress(path: Path, dagname: str | None = None) -> DagProgress:
                     progress.state = DAG_DONE
                 else:
                     progress.state = DAG_OK
-            exiting = _EXITING.search(line)
+            exiting = EXITING.search(line)
             if exiting:
                 progress.exit_status = int(exiting.group(1))
                 progress.state = DAG_FAIL if progress.exit_status else DAG_DONE
