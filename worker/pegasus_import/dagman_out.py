@@ -34,7 +34,12 @@ _HOLD_REASON = re.compile(_STAMP + r"\s+Hold reason: (.*)$")
 
 @dataclass
 class DagProgress:
-    """One DAG's row of pegasus-status: the last node-count table in its dagman.out."""
+    """One DAG's row of pegasus-status: the last node-count table in its dagman.out.
+
+    `gateway.services.provenance.DagProgress` is the same row built from provenance rows, for
+    runs whose submit directory is gone; it stays separate because the gateway may not import
+    the worker, and this one also carries the file it came from and DAGMan's exit status.
+    """
 
     dagman_out: Path
     dagname: str
