@@ -408,3 +408,32 @@ def test_events_also_go_to_the_log_the_submit_file_names(
     assert own[0] == E.SUBMIT and own[1] == E.EXECUTE and own[-1] == E.JOB_TERMINATED
     shared = [ev.type for ev in events(dag)]
     assert shared[-1] == E.POST_SCRIPT_TERMINATED and E.POST_SCRIPT_TERMINATED not in own
+
+
+def test_node_status_file_catches_up_with_a_change_its_update_interval_held_back(
+    dagdir: DagDir, engine_config: EngineConfig
+) -> None:
+    """B starts moments after the status file was last written (inside its 2 s interval) and
+    then nothing changes while it runs: the file must still show B queued once the interval
+    has passed — pollers (runs.poll, the dashboard) read progress from it."""
+    import threading
+    import time
+
+    d = dagdir
+    d.sub("A.sub", f"A {d.root}")
+    d.sub("B.sub", f"B {d.root} 0 4")
+    dag = d.dag("JOB A A.sub\nJOB B B.sub\nPARENT A CHILD B\nNODE_STATUS_FILE test.status 2\n")
+    results = []
+    engine = threading.Thread(target=lambda: results.append(run(dag, engine_config)))
+    engine.start()
+    status = d.root / "test.status"
+    deadline = time.monotonic() + 3.5
+    while time.monotonic() < deadline and "B" not in d.starts():
+        time.sleep(0.05)
+    assert d.starts("B"), "B never started"
+    time.sleep(3.0)  # > the 2 s interval, < B's 4 s of work
+    ads = list(classad2.parseAds(status.read_text()))
+    assert ads[0]["NodesQueued"] == 1 and ads[0]["NodesDone"] == 1
+    assert {ad["Node"]: ad["NodeStatus"] for ad in ads[1:-1]} == {"A": 5, "B": 3}
+    engine.join(30)
+    assert results and results[0].exit_code == 0

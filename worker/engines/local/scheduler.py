@@ -139,6 +139,10 @@ class DagRun:
         self.stop_signal: int | None = None
         self.dag_status = DAG_STATUS_OK
         self.changed = True
+        # The node status file has its own flag: the dagman.out table clears `changed` on
+        # its own schedule, and a change the status file skipped (min update interval) must
+        # still reach it at the next allowed write.
+        self.status_changed = True
         self.last_table = 0.0
         self.next_status_write = 0.0
 
@@ -166,6 +170,10 @@ class DagRun:
         run.status = status
         run.details = details
         self.changed = True
+        # The node status file has its own flag: the dagman.out table clears `changed` on
+        # its own schedule, and a change the status file skipped (min update interval) must
+        # still reach it at the next allowed write.
+        self.status_changed = True
 
     def _push_ready(self, run: NodeRun) -> None:
         if run.status != READY:
@@ -328,7 +336,7 @@ class DagRun:
         if (
             spec is not None
             and now >= self.next_status_write
-            and (self.changed or spec.always_update)
+            and (self.status_changed or spec.always_update)
         ):
             self._write_status_file(now)
 
@@ -343,6 +351,7 @@ class DagRun:
         if spec is None:
             return
         self.next_status_write = now + max(spec.min_update_seconds, 0)
+        self.status_changed = False
         if self.stop_signal is not None or self.abort is not None:
             dag_node_status = ERROR
         elif final:
