@@ -26,6 +26,7 @@ from gateway.db.models import Run
 from gateway.deps import SessionDep, SettingsDep
 from gateway.errors import AerieError, Conflict, InvalidInput
 from gateway.schemas.runs import RunPublic
+from gateway.services.run_layout import imports_dir
 from worker.pegasus_import.errors import SubmitDirError
 from worker.pegasus_import.tarball import ArchiveTooLarge as TooManyBytes
 from worker.pegasus_import.tarball import import_tarball
@@ -112,10 +113,10 @@ async def import_workflow(
     """Import a Pegasus submit directory (tar.gz in the multipart field `archive`) as a run
     of yours: 201 with the run, or 200 with the same run when it was imported before."""
     archive = await _archive(request)
-    imports_dir = settings.data_dir / "imports"
+    imports = imports_dir(settings)
     try:
         result = await run_in_threadpool(
-            import_tarball, session, archive.file, principal.user, imports_dir
+            import_tarball, session, archive.file, principal.user, imports
         )
     except TooManyBytes as exc:
         raise ArchiveTooLarge(str(exc)) from exc

@@ -31,6 +31,36 @@ def run_root(settings: Settings, run_id: str) -> Path:
     return Path(settings.data_dir) / "runs" / run_id
 
 
+def imports_dir(settings: Settings) -> Path:
+    """Where uploaded Pegasus submit directories are unpacked, one `<random>/` folder each."""
+    return Path(settings.data_dir) / "imports"
+
+
+def import_copy(settings: Settings, run: Run) -> Path | None:
+    """The `<data_dir>/imports/<random>/` folder an uploaded run was unpacked into, if any.
+
+    Runs imported from a path on the server (`aerie import DIR`) point at the user's own
+    directory: those, and any path that only reaches the imports folder through `..` or a
+    symbolic link, give None, so deleting a run never removes files outside Aerie's folder.
+    """
+    if not run.submit_dir:
+        return None
+    base = imports_dir(settings).resolve()
+    submit = Path(run.submit_dir)
+    if not submit.is_absolute() or ".." in submit.parts:
+        return None
+    try:
+        parts = submit.relative_to(base).parts  # the importer stores resolved paths
+    except ValueError:
+        return None
+    if not parts:
+        return None
+    copy = base / parts[0]
+    if copy.is_symlink() or not copy.is_dir():
+        return None
+    return copy
+
+
 def inputs_dir(settings: Settings, run_id: str) -> Path:
     return run_root(settings, run_id) / "inputs"
 

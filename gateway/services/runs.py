@@ -36,6 +36,7 @@ from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.services import audit, catalogs, quotas, run_events
 from gateway.services import policy as policy_service
 from gateway.services.run_layout import DOCUMENTS as DOCUMENTS
+from gateway.services.run_layout import import_copy
 from gateway.services.run_layout import inputs_dir as inputs_dir
 from gateway.services.run_layout import root_workflow as root_workflow
 from gateway.services.run_layout import run_root as run_root
@@ -301,10 +302,15 @@ def retry_run(
 def delete_run(
     session: Session, settings: Settings, run: Run, *, actor: User | None = None
 ) -> None:
-    """Remove a stopped run's rows and files; Conflict while it may still be working."""
+    """Remove a stopped run's rows and files; Conflict while it may still be working.
+
+    An uploaded import's unpacked copy under `<data_dir>/imports/` goes too: nothing else
+    refers to it, and it can be as large as the Pegasus run it came from.
+    """
     if RunState(run.state) not in TERMINAL:
         raise Conflict(f"run {run.id} is {RunState(run.state).value}; cancel it before deleting it")
     root = run_root(settings, run.id)
+    copy = import_copy(settings, run)
     audit.record(
         session,
         actor=actor,
@@ -315,3 +321,5 @@ def delete_run(
     session.delete(run)
     session.flush()
     shutil.rmtree(root, ignore_errors=True)
+    if copy is not None:
+        shutil.rmtree(copy, ignore_errors=True)

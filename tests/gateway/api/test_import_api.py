@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.db.models import Run
+from gateway.db.models import Run, User
 from gateway.services import users as user_service
 from gateway.services.statistics import TransformationRow
 from gateway.services.statistics_text import transformation_cells
@@ -256,3 +256,58 @@ def test_deleted_import_can_be_imported_again(
     again = upload(api, alice, archive)
     assert again.status_code == 201, again.text
     assert again.json()["id"] != first.json()["id"]
+
+
+def test_deleting_an_uploaded_run_removes_its_unpacked_copy(
+    api: TestClient, user: Callable[[str], dict[str, str]], tmp_path: Path
+) -> None:
+    alice = user("alice-cleanup")
+    imports = api.app.state.settings.data_dir / "imports"  # type: ignore[attr-defined]
+    imports.mkdir(parents=True, exist_ok=True)
+    before = set(imports.iterdir())
+    res = upload(api, alice, tar_gz(copy_without_stampede("process_wf_success", tmp_path), "r1"))
+    assert res.status_code == 201, res.text
+    (copy,) = set(imports.iterdir()) - before
+    assert (copy / "r1" / "braindump.yml").is_file()
+
+    assert api.delete(res.json()["links"]["self"], headers=alice).status_code == 204
+    assert not copy.exists()
+    assert set(imports.iterdir()) == before  # other uploads are left alone
+
+
+def test_deleting_a_run_never_removes_files_outside_the_imports_folder(
+    api: TestClient, user: Callable[[str], dict[str, str]], session: Session, tmp_path: Path
+) -> None:
+    """`aerie import DIR` runs point at the user's own directory; a submit_dir that reaches
+    the imports folder through a symbolic link or `..` is not Aerie's copy either."""
+    from worker.pegasus_import.importer import import_submit_dir
+
+    alice = user("alice-keep")
+    imports = api.app.state.settings.data_dir / "imports"  # type: ignore[attr-defined]
+    imports.mkdir(parents=True, exist_ok=True)
+    own = copy_without_stampede("process_wf_failure", tmp_path)
+    outside = tmp_path / "outside"
+    (outside / "run").mkdir(parents=True)
+    (outside / "run" / "keep.txt").write_text("mine")
+    link = imports / f"link-{tmp_path.name}"
+    link.symlink_to(outside)
+    neighbour = imports.parent / f"keep-{tmp_path.name}"  # <data_dir>/keep-...: not an import
+    neighbour.mkdir()
+    (neighbour / "keep.txt").write_text("aerie's")
+
+    result = import_submit_dir(session, own, "alice-keep")
+    owner = session.scalars(select(User).where(User.name == "alice-keep")).one()
+    run_ids = [result.run_id]
+    for pointer in (link / "run", imports / ".." / neighbour.name):
+        run = Run(owner_id=owner.id, name="x", engine="pegasus-import",
+                  submit_dir=str(pointer), state="failed")  # fmt: skip
+        session.add(run)
+        session.flush()
+        run_ids.append(run.id)
+
+    for run_id in run_ids:
+        assert api.delete(f"/api/v1/workflows/{run_id}", headers=alice).status_code == 204
+    assert (own / "braindump.yml").is_file()
+    assert (outside / "run" / "keep.txt").read_text() == "mine"
+    assert link.is_symlink() and (neighbour / "keep.txt").is_file()
+    link.unlink()
