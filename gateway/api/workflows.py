@@ -21,6 +21,7 @@ from gateway.deps import SessionDep, SettingsDep, TasksDep
 from gateway.errors import InvalidInput
 from gateway.schemas.runs import RunList, RunPublic, StatusCounts, WorkflowSubmitJSON
 from gateway.services import runs as run_service
+from gateway.services.labels import stored_labels
 from gateway.services.run_layout import status_counts
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], responses=ERRORS)
@@ -77,7 +78,7 @@ def run_public(session: Session, run: Run, owner: str | None = None) -> RunPubli
         state=RunState(run.state).value,
         owner=owner,
         engine=run.engine,
-        labels={str(k): str(v) for k, v in (run.labels or {}).items()},
+        labels=stored_labels(run.labels),
         error=run.error,
         created=run.created_at,
         started=run.started_at,
@@ -104,7 +105,7 @@ async def _read_text(value: Any, field: str) -> str:
         ) from exc
 
 
-def _labels(raw: str | None) -> dict[str, str]:
+def _labels(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
     try:
@@ -113,7 +114,7 @@ def _labels(raw: str | None) -> dict[str, str]:
         raise InvalidInput("labels must be a JSON object", details=[{"field": "labels"}]) from exc
     if not isinstance(value, dict):
         raise InvalidInput("labels must be a JSON object", details=[{"field": "labels"}])
-    return {str(k): str(v) for k, v in value.items()}
+    return value
 
 
 def _is_site_list(value: Any) -> bool:

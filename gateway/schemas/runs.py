@@ -26,7 +26,10 @@ class WorkflowSubmitJSON(BaseModel):
     execution_sites: list[str] | None = Field(
         default=None, description="Sites to run jobs on (pegasus-plan --sites)."
     )
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str | bool | int | float] = Field(
+        default_factory=dict,
+        description="Text labels; a number or true/false is stored as its JSON text ('true').",
+    )
 
 
 class StatusCounts(BaseModel):

@@ -35,6 +35,7 @@ from gateway.db.states import TERMINAL, RunState
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.services import audit, catalogs, quotas, run_events
 from gateway.services import policy as policy_service
+from gateway.services.labels import clean_labels, label_matches
 from gateway.services.run_layout import DOCUMENTS as DOCUMENTS
 from gateway.services.run_layout import import_copy
 from gateway.services.run_layout import inputs_dir as inputs_dir
@@ -61,7 +62,8 @@ class Submission:
     name: str | None = None
     engine: str | None = None
     execution_sites: list[str] | None = None
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: Mapping[str, Any] = field(default_factory=dict)
+    """Text, numbers or booleans; stored as text (gateway.services.labels)."""
     plan_options: dict[str, Any] = field(default_factory=dict)
     """More of `aerie plan`'s options (output_sites, staging_sites, cleanup, cluster, reuse,
     force, seed; JSON values), kept in `Run.options` for the planning task."""
@@ -121,6 +123,7 @@ def create_run(
     unknown = sorted(set(sub.documents) - set(DOCUMENTS))
     if unknown:
         raise InvalidInput(f"unknown document field(s): {', '.join(unknown)}")
+    labels = clean_labels(sub.labels)
     engine = sub.engine or "local"
     if engine not in ENGINES:
         raise InvalidInput(
@@ -158,7 +161,7 @@ def create_run(
         owner_id=user.id,
         name=sub.name or inputs.workflow.name or "workflow",
         engine=engine,
-        labels=dict(sub.labels),
+        labels=labels,
         options={
             **sub.plan_options,
             **({"sites": sub.execution_sites} if sub.execution_sites else {}),
@@ -246,7 +249,7 @@ def list_runs(
     while len(rows) <= limit:
         chunk = list(session.scalars(stmt.offset(offset).limit(batch)))
         for run in chunk:
-            if label_key and not _label_matches(run.labels, label_key, label_value):
+            if label_key and not label_matches(run.labels, label_key, label_value):
                 continue
             rows.append(run)
         if len(chunk) < batch:
@@ -255,12 +258,6 @@ def list_runs(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, _encode_cursor(rows[-1]) if more and rows else None
-
-
-def _label_matches(labels: Mapping[str, Any], key: str, value: str) -> bool:
-    if key not in labels:
-        return False
-    return not value or str(labels[key]) == value
 
 
 def cancel_run(

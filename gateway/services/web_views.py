@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Job, JobInstance, JobState, Run, Task
+from gateway.services.labels import stored_labels
 from gateway.services.run_details import JobSummary, attempt_state, workflow_ids
 
 IMPORT_ENGINE = "pegasus-import"
@@ -39,8 +40,7 @@ _END = frozenset(
 
 def is_imported(run: Run) -> bool:
     """Runs written by the Pegasus importer: engine `pegasus-import`, label `imported`."""
-    labels = run.labels or {}
-    return run.engine == IMPORT_ENGINE or str(labels.get("imported", "")).lower() == "true"
+    return run.engine == IMPORT_ENGINE or stored_labels(run.labels).get("imported") == "true"
 
 
 @dataclass

@@ -26,6 +26,7 @@ from gateway.deps import SessionDep, SettingsDep, TasksDep
 from gateway.errors import AerieError, InvalidInput
 from gateway.services import provenance, run_details, statistics, web_views
 from gateway.services import runs as run_service
+from gateway.services.labels import stored_labels
 from gateway.settings import Settings
 from gateway.web import charts
 from gateway.web.common import PageUser, flash, page_router, redirect
@@ -47,8 +48,8 @@ def _labels(run: Run) -> dict[str, str]:
     """Labels to show; the importer's bookkeeping labels are what the badge already says."""
     imported = web_views.is_imported(run)
     return {
-        str(k): str(v)
-        for k, v in (run.labels or {}).items()
+        k: v
+        for k, v in stored_labels(run.labels).items()
         if not (imported and k in {"imported", "source", "wf_uuid"})
     }
 

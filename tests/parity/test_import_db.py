@@ -57,7 +57,7 @@ def test_imported_run_is_marked_and_ends_in_pegasus_state(
     ok = import_submit_dir(session, run_copy("process_wf_success"), alice)
     runs = {r.id: r for r in session.scalars(select(Run).where(Run.owner_id == alice.id))}
     held, good = runs[failed.run_id], runs[ok.run_id]
-    assert held.engine == ENGINE and held.labels["imported"] is True
+    assert held.engine == ENGINE and held.labels["imported"] == "true"
     assert (held.state, good.state) == ("failed", "succeeded")
     assert held.name == "Drug-Combination-Therapy"
     assert held.started_at is not None and held.finished_at is not None

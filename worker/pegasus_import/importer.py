@@ -2,7 +2,7 @@
 
 Idempotent by the root workflow's `wf_uuid`: importing the same submit directory again (or a
 copy of it) finds the existing rows and changes nothing. The run row is an ordinary `runs`
-row with `engine = "pegasus-import"` and `labels.imported = true`, so the dashboard, status,
+row with `engine = "pegasus-import"` and `labels.imported = "true"`, so the dashboard, status,
 analyzer and statistics show it like a native run, marked as imported.
 """
 
@@ -88,7 +88,7 @@ def import_submit_dir(session: Session, path: Path | str, owner: User | str) -> 
         name=tree.dax_label or tree.dag_file_name,
         engine=ENGINE,
         submit_dir=str(tree.directory),
-        labels={"imported": True, "source": "pegasus", "wf_uuid": tree.wf_uuid},
+        labels={"imported": "true", "source": "pegasus", "wf_uuid": tree.wf_uuid},
     )
     session.add(run)
     session.flush()

@@ -149,6 +149,58 @@ def test_malformed_submissions_are_422(
     assert needle in json.dumps(response.json())
 
 
+def test_labels_are_text_in_and_out_and_filters_match_that_text(
+    api: TestClient,
+    make_user: MakeUser,
+    headers: Headers,
+    pipeline: dict[str, Path],
+    session: Session,
+) -> None:
+    """A JSON true/number label reads back as its JSON text ("true", never Python's "True"),
+    the same text the dashboard form writes and `label=key=value` compares."""
+    alice = make_user()
+    auth = headers(alice)
+    labels = {"reviewed": True, "n": 3, "ratio": 0.5, "project": "x"}
+    body = {k: p.read_text() for k, p in pipeline.items()}
+    as_json = api.post(
+        "/api/v1/workflows",
+        headers=auth,
+        json={**body, "execution_sites": ["local"], "name": "as-json", "labels": labels},
+    )
+    as_form = _submit(api, auth, pipeline, name="as-form", labels=json.dumps(labels))
+    text = {"reviewed": "true", "n": "3", "ratio": "0.5", "project": "x"}
+    for response in (as_json, as_form):
+        assert response.status_code == 202, response.text
+        assert response.json()["labels"] == text
+        assert api.get(response.json()["links"]["self"], headers=auth).json()["labels"] == text
+
+    # a row written before labels were text (the importer stored a JSON true) reads the same
+    legacy = Run(owner_id=alice.id, name="legacy", engine="pegasus-import",
+                 labels={"imported": True, "reviewed": True}, state="succeeded")  # fmt: skip
+    session.add(legacy)
+    session.flush()
+    assert api.get(f"/api/v1/workflows/{legacy.id}", headers=auth).json()["labels"] == {
+        "imported": "true",
+        "reviewed": "true",
+    }
+
+    def names(label: str) -> list[str]:
+        page = api.get("/api/v1/workflows", headers=auth, params={"label": label})
+        return sorted(r["name"] for r in page.json()["data"])
+
+    assert names("reviewed=true") == ["as-form", "as-json", "legacy"]
+    assert names("n=3") == ["as-form", "as-json"]
+    assert names("reviewed=True") == []
+
+    for bad in ({"nested": {"a": 1}}, {"nothing": None}, {"list": [1]}):
+        form = _submit(api, auth, pipeline, labels=json.dumps(bad))
+        assert form.status_code == 422, form.text
+        (key,) = bad
+        assert form.json()["error"]["details"][0]["field"] == f"labels.{key}"
+        raw = api.post("/api/v1/workflows", headers=auth, json={**body, "labels": bad})
+        assert raw.status_code == 422 and f"labels.{key}" in raw.text
+
+
 def test_submitting_needs_the_write_scope(
     api: TestClient, make_user: MakeUser, headers: Headers, pipeline: dict[str, Path]
 ) -> None:
