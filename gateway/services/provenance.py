@@ -8,6 +8,7 @@ or dagman.out, and otherwise derives them from each job's last instance.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -23,7 +24,8 @@ from gateway.db.models.provenance import (
     Workflow,
     WorkflowState,
 )
-from gateway.services.statistics import descendants, workflow_info
+from gateway.services import status_text
+from gateway.services.statistics import WorkflowInfo, descendants, workflow_info
 
 # ---- pegasus-status -----------------------------------------------------------------------
 
@@ -47,7 +49,7 @@ class DagProgress:
 
     @property
     def percent_done(self) -> float:
-        return round(self.succeeded / self.total * 100, 2) if self.total else 0.0
+        return status_text.percent(self.succeeded, self.total)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -58,7 +60,9 @@ class DagProgress:
 @dataclass
 class StatusReport:
     dags: list[DagProgress]
+    """Root first, then sub-workflows depth first (the rows of `pegasus-status -l`)."""
     totals: DagProgress
+    tree: status_text.DagNode
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -229,71 +233,39 @@ def dag_progress(session: Session, wf_id: int, depth: int = 0) -> DagProgress:
 
 
 def status(session: Session, wf_id: int) -> StatusReport:
-    """pegasus-status' progress part: one row per DAG (root first), plus totals."""
+    """pegasus-status' progress part: one row per DAG (root first, sub-workflows depth first
+    under their parents, siblings in submit-directory order as pegasus-status walks them)."""
     infos = descendants(session, wf_id)
-    depth: dict[int, int] = {wf_id: 0}
-    dags = []
-    for info in infos:
-        level = depth.get(info.parent_wf_id or -1, -1) + 1 if info.wf_id != wf_id else 0
-        depth[info.wf_id] = level
-        dags.append(dag_progress(session, info.wf_id, level))
+    children: dict[int, list[WorkflowInfo]] = {}
+    for info in infos[1:]:
+        children.setdefault(info.parent_wf_id or wf_id, []).append(info)
+
+    dags: list[DagProgress] = []
+
+    def node(info: WorkflowInfo, depth: int) -> status_text.DagNode:
+        dag = dag_progress(session, info.wf_id, depth)
+        dags.append(dag)
+        kids = sorted(children.get(info.wf_id, []), key=_folder_order)
+        return status_text.DagNode(dag, dag.dagname, [node(k, depth + 1) for k in kids])
+
+    tree = node(infos[0], 0)
     totals = DagProgress(wf_id=wf_id, dagname="TOTALS")
     for d in dags:
         for f in ("unready", "ready", "pre", "queued", "post", "succeeded", "failed", "total"):
             setattr(totals, f, getattr(totals, f) + getattr(d, f))
     totals.state = dags[0].state
-    return StatusReport(dags=dags, totals=totals)
+    return StatusReport(dags=dags, totals=totals, tree=tree)
+
+
+def _folder_order(info: WorkflowInfo) -> tuple[tuple[str, ...], int]:
+    """Sibling sub-workflows in the order pegasus-status walks their submit directories."""
+    return (Path(info.submit_dir).parts if info.submit_dir else (), info.wf_id)
 
 
 def render_status(report: StatusReport, long: bool = False) -> str:
-    """The progress table of pegasus-status (short form, or `-l` with one row per DAG)."""
-    out = []
-    if not long:
-        t = report.totals
-        out.append(
-            "{:^8}{:^8}{:^6}{:^8}{:^8}{:^9}{:^9}{:^8}".format(
-                "UNREADY", "READY", "PRE", "QUEUED", "POST", "SUCCESS", "FAILURE", "%DONE"
-            ).rstrip()  # pegasus-status strips the centred cells' trailing blanks
-        )
-        out.append(
-            f"{t.unready:^8}{t.ready:^8}{t.pre:^6}{t.queued:^8}{t.post:^8}{t.succeeded:^9}{t.failed:^9}{t.percent_done:^8}".rstrip()
-        )
-    else:
-        fmt = "{:^7}{:^7}{:^5}{:^6}{:^6}{:^6}{:^6}{:^6}{:^8}{:25}"
-        out.append(
-            fmt.format(
-                "UNREADY", "READY", "PRE", "IN_Q", "POST", "DONE", "FAIL", "%DONE", "STATE",
-                "DAGNAME",
-            ).rstrip()
-        )  # fmt: skip
-        for i, d in enumerate(report.dags):
-            last_sibling = all(o.depth < d.depth for o in report.dags[i + 1 : i + 2]) or (
-                i == len(report.dags) - 1
-            )
-            tree = "└─" if last_sibling else "├─"
-            prefix = "" if d.depth == 0 else "  " * d.depth + tree
-            out.append(
-                fmt.format(
-                    d.unready, d.ready, d.pre, d.queued, d.post, d.succeeded, d.failed,
-                    d.percent_done, d.state, prefix + d.dagname,
-                ).rstrip()
-            )  # fmt: skip
-        if len(report.dags) > 1:
-            t = report.totals
-            out.append(
-                fmt.format(
-                    t.unready, t.ready, t.pre, t.queued, t.post, t.succeeded, t.failed,
-                    t.percent_done, "", f"TOTALS({t.total} jobs)",
-                ).rstrip()
-            )  # fmt: skip
-    counts = [
-        f"{state}:{n}"
-        for state in ("Success", "Failure", "Running")
-        if (n := sum(1 for d in report.dags if d.state == state))
-    ]
-    n = len(report.dags)
-    out.append(f"Summary: {n} DAG{'s' if n != 1 else ''} total ({' '.join(counts)})")
-    return "\n".join(out) + "\n"
+    """The progress table of pegasus-status (short form, or `-l` with one row per DAG), drawn
+    by the same renderer as `aerie status SUBMITDIR` (without its leading blank line)."""
+    return status_text.render_progress(report.tree, long=long).removeprefix("\n")
 
 
 # ---- pegasus-analyzer ---------------------------------------------------------------------
