@@ -37,6 +37,7 @@ from gateway.web import admin as admin_pages
 from gateway.web import pages
 from gateway.web import runs as run_pages
 from gateway.web import tokens as token_pages
+from gateway.web.common import install_page_errors
 
 SESSION_COOKIE = "aerie_session"
 API_PREFIX = "/api/v1"
@@ -81,6 +82,7 @@ def create_app(
         https_only=settings.base_url.startswith("https://"),
     )
     install_handlers(app)
+    install_page_errors(app)  # after install_handlers: unknown pages are HTML, /api/* JSON
     app.include_router(health.router)
     app.include_router(me.router, prefix=API_PREFIX)
     for module in (tokens, imports, workflows, events, jobs, reports, files, catalogs, admin):

@@ -22,7 +22,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
 
-from gateway.auth.sessions import end_session, require_csrf, start_session
+from gateway.auth.sessions import (
+    end_session,
+    remember_next,
+    require_csrf,
+    start_session,
+    take_next,
+)
 from gateway.deps import SessionDep, SettingsDep, WebUser
 from gateway.errors import AerieError, NotFound, Unauthenticated
 from gateway.services import audit, logins
@@ -116,10 +122,14 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/login/{provider}")
-async def login(provider: str, request: Request, settings: SettingsDep) -> Response:
-    """Start the authorization-code flow at `provider`."""
+async def login(
+    provider: str, request: Request, settings: SettingsDep, next: str | None = None
+) -> Response:
+    """Start the authorization-code flow at `provider` (`next`: the page to end on)."""
     _config, client = get_login_providers(request).client(provider)
     request.session[PROVIDER_SESSION_KEY] = provider
+    if next is not None:
+        remember_next(request, next)
     redirect_uri = settings.base_url.rstrip("/") + CALLBACK_PATH
     try:
         response: Response = await client.authorize_redirect(request, redirect_uri)
@@ -156,8 +166,9 @@ async def callback(request: Request, session: SessionDep, settings: SettingsDep)
     identity = logins.Identity.from_claims(config.issuer.rstrip("/"), claims)
     remote = request.client.host if request.client else None
     user = logins.login(session, settings, identity, remote_addr=remote)
+    target = take_next(request)
     start_session(request, user)
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import Request
 
@@ -21,6 +22,7 @@ CSRF_SESSION_KEY = "csrf"
 CSRF_FORM_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_USER_KEY = "user_id"
+NEXT_SESSION_KEY = "next"
 
 
 def csrf_token(request: Request) -> str:
@@ -61,3 +63,38 @@ def start_session(request: Request, user: User) -> None:
 
 def end_session(request: Request) -> None:
     request.session.clear()
+
+
+def safe_next(value: object) -> str | None:
+    """`value` if it is a path on this site to return to after logging in, else None.
+
+    Only a relative path beginning with a single `/` passes: `//evil.com`, `/\\evil.com`
+    (browsers read both as another host), `https://evil.com`, `javascript:` and anything with
+    control characters are refused, so `?next=` cannot become an open redirect.
+    """
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 2048:
+        return None
+    if value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value
+
+
+def remember_next(request: Request, value: object) -> None:
+    """Keep a safe `?next=` in the session until the login finishes (or forget a stale one)."""
+    target = safe_next(value)
+    if target is None:
+        request.session.pop(NEXT_SESSION_KEY, None)
+    else:
+        request.session[NEXT_SESSION_KEY] = target
+
+
+def take_next(request: Request, explicit: object = None) -> str:
+    """Where to go once logged in: an explicit safe `next`, else the remembered one, else `/`.
+    Call before `start_session`, which starts a fresh session."""
+    remembered = request.session.pop(NEXT_SESSION_KEY, None)
+    return safe_next(explicit) or safe_next(remembered) or "/"

@@ -9,6 +9,7 @@ than a 401. `PageRoute` does that translation for every route of a router built 
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -16,10 +17,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.auth.sessions import SESSION_USER_KEY
 from gateway.db.models import User
 from gateway.deps import WebUser
 from gateway.errors import AerieError, NotFound
@@ -96,13 +99,56 @@ class PageRoute(APIRoute):
             try:
                 return await original(request)
             except LoginRequired:
-                return redirect("/?next=" + quote(request.url.path))
+                here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return redirect("/?next=" + quote(here, safe="/"))
             except NotFound as exc:
                 return error_page(request, 404, "Not found", exc.message)
             except AerieError as exc:
                 return error_page(request, exc.status_code, "Something is wrong", exc.message)
 
         return handler
+
+
+API_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc")
+"""Paths whose errors stay JSON (gateway/errors.py): the REST API and its reference."""
+_PAGE_ERRORS = {404: "Not found", 405: "Method not allowed"}
+
+
+def install_page_errors(app: FastAPI) -> None:
+    """Addresses no route answers (`/foo`) get the HTML 404 page, not the API's JSON.
+
+    Registered after `gateway.errors.install_handlers`, whose JSON handler still answers
+    anything under `/api/` and any other HTTP error.
+    """
+    json_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        title = _PAGE_ERRORS.get(exc.status_code)
+        if title is None or request.url.path.startswith(API_PATHS):
+            answer = json_handler(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        request.state.viewer = _session_viewer(request)
+        message = (
+            f"There is no page at {request.url.path}."
+            if exc.status_code == 404
+            else f"{request.url.path} does not answer {request.method} requests."
+        )
+        response = error_page(request, exc.status_code, title, message)
+        response.headers.update(exc.headers or {})
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, handler)
+
+
+def _session_viewer(request: Request) -> Viewer | None:
+    """The logged-in person for the header of a page no route (and no dependency) served."""
+    user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
+    if user_id is None:
+        return None
+    with request.app.state.db.session_scope() as session:
+        user = session.get(User, user_id)
+        return None if user is None or user.disabled else Viewer(user.name, user.is_admin)
 
 
 def page_router() -> APIRouter:

@@ -50,3 +50,56 @@ def test_dashboard_labels_and_filter_speak_the_apis_text(client: TestClient) -> 
     assert chips.count("reviewed=true") == 2 and "reviewed=True" not in page.text
     only_imports = client.get("/runs", params={"label": "imported=true"}).text
     assert "old-import" in only_imports and "native" not in only_imports
+
+
+def test_unknown_pages_are_the_html_404_page_and_the_api_stays_json(client: TestClient) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "There is no page at /no-such-page" in page.text and "Not logged in" in page.text
+    wrong_method = client.delete("/runs")
+    assert wrong_method.status_code == 405 and "text/html" in wrong_method.headers["content-type"]
+
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+    api_method = client.delete("/api/v1/workflows")
+    assert api_method.status_code == 405 and api_method.json()["error"]["code"]
+
+    client.get("/login", params={"token": _link(client, _user(client, "carol"))})
+    assert "Logged in as <strong>carol</strong>" in client.get("/still-not-a-page").text
+
+
+def test_a_login_link_returns_to_the_page_that_asked_for_it(client: TestClient) -> None:
+    dave = _user(client, "dave")
+    asked = client.get("/runs?state=failed", follow_redirects=False)
+    assert asked.headers["location"] == "/?next=/runs%3Fstate%3Dfailed"
+    assert "one-time login link" in client.get(asked.headers["location"]).text
+    landed = client.get("/login", params={"token": _link(client, dave)}, follow_redirects=False)
+    assert landed.status_code == 303 and landed.headers["location"] == "/runs?state=failed"
+
+    # an explicit next on the link itself, and none remembered any more afterwards
+    again = client.get("/login", params={"token": _link(client, dave), "next": "/tokens"},
+                       follow_redirects=False)  # fmt: skip
+    assert again.headers["location"] == "/tokens"
+    plain = client.get("/login", params={"token": _link(client, dave)}, follow_redirects=False)
+    assert plain.headers["location"] == "/"
+    # already logged in: the home page forwards to next at once
+    forwarded = client.get("/", params={"next": "/runs/new"}, follow_redirects=False)
+    assert forwarded.status_code == 303 and forwarded.headers["location"] == "/runs/new"
+
+
+EVIL = ["//evil.com", "https://evil.com", "/\\evil.com", "javascript:alert(1)", "/\t/evil.com",
+        "evil.com", "http:/evil.com"]  # fmt: skip
+
+
+@pytest.mark.parametrize("target", EVIL)
+def test_next_never_leaves_the_site(client: TestClient, target: str) -> None:
+    erin = _user(client, "erin")
+    client.get("/", params={"next": target})  # remembered only if it were a path here
+    landed = client.get("/login", params={"token": _link(client, erin)}, follow_redirects=False)
+    assert landed.headers["location"] == "/"
+    explicit = client.get("/login", params={"token": _link(client, erin), "next": target},
+                          follow_redirects=False)  # fmt: skip
+    assert explicit.headers["location"] == "/"
+    home = client.get("/", params={"next": target}, follow_redirects=False)
+    assert home.status_code == 200  # logged in, but no redirect to another site

@@ -210,3 +210,18 @@ def test_an_unreachable_provider_is_a_503_not_a_500(
         response = client.get("/login/down", follow_redirects=False)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "provider_unavailable"
+
+
+def test_login_through_the_provider_returns_to_next_on_this_site_only(gateway: Gateway) -> None:
+    with _browser() as browser:
+        asked = browser.get(f"{gateway.url}/tokens")  # -> /?next=/tokens, remembered
+        assert str(asked.url) == f"{gateway.url}/?next=/tokens"
+        assert 'href="/login/testidp?next=/tokens"' in asked.text
+        landed = log_in(browser, gateway.url, "testidp", "alice")
+        assert landed.status_code == 200 and str(landed.url) == f"{gateway.url}/tokens"
+    for evil in ("//evil.com/x", "https://evil.com/x"):
+        with _browser() as browser:
+            browser.get(f"{gateway.url}/", params={"next": evil})
+            landed = log_in(browser, gateway.url, "testidp", "alice")
+            assert str(landed.url) == f"{gateway.url}/", evil
+            assert all("evil.com" not in r.headers.get("location", "") for r in landed.history)
