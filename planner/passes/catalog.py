@@ -96,6 +96,10 @@ class Catalogs:
         """Sites named in the site catalog(s), in order (not the automatic ones)."""
         return self._sites.declared()
 
+    def site_names(self) -> list[str]:
+        """Every site a job may name: the catalog's, then the automatic local and condorpool."""
+        return self._sites.names()
+
 
 def file_server(directory: Directory, operation: str) -> FileServer:
     """The first file server that allows ``get`` or ``put`` (``all`` allows both)."""

@@ -134,7 +134,7 @@ def select(state: PlanState, base_profiles: dict[str, dict[str, str]]) -> None:
                 f"jobs[{job.id}]",
                 f"transformation {tx.key!r} cannot run on any of the sites "
                 f"{', '.join(pool)} (the transformation catalog has no installed entry there "
-                f"and no compatible stageable entry); choose sites with --sites",
+                f"and no compatible stageable entry); {_remedy(state, tx, pool, pinned)}",
             )
         if len(eligible) == 1:
             site, entry = eligible[0]
@@ -175,6 +175,31 @@ def select(state: PlanState, base_profiles: dict[str, dict[str, str]]) -> None:
             profiles = cached
         task.profiles = profiles
         _data_config(state, task)
+
+
+def _remedy(state: PlanState, tx: Transformation, pool: list[str], pinned: str | None) -> str:
+    """What to change so the job can run: the sites that do have the transformation, and the
+    option (or profile) that selects them. Pegasus only says the job cannot be mapped."""
+    cats = state.catalogs
+    names = dict.fromkeys([*(entry.name for entry in tx.sites), *cats.site_names()])
+    where = [
+        name
+        for name in names
+        if name not in pool and cats.has_site(name) and _entry_for(tx, cats.site(name))
+    ]
+    if not where:
+        return (
+            "no site in the site catalog can run it: add an installed entry for one of your "
+            "sites (or a stageable one) to the transformation catalog"
+        )
+    installed = {e.name for e in tx.sites if e.type == "installed"}
+    how = "installed" if set(where) <= installed else "available"
+    found, listed = f"it is {how} on: {', '.join(where)}", ",".join(where)
+    if pinned:
+        return f"{found}; change the job's profile selector.execution.site ({pinned!r})"
+    if state.options.sites:
+        return f"{found}; add {listed} to --sites (--sites {','.join([*pool, *where])})"
+    return f"{found}; add --sites {listed}"
 
 
 def _data_config(state: PlanState, task: Task) -> None:

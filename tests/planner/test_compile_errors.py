@@ -50,10 +50,40 @@ def test_unknown_transformation_names_the_job_and_file(
     assert msg.startswith(f"{wf}: jobs[A]: transformation 'nothere' is not in the")
 
 
-def test_no_site_can_run_the_job(write_yaml: WriteYaml, tmp_path: Path) -> None:
+NO_SITE = (
+    "jobs[A]: transformation 'work' cannot run on any of the sites {pool} (the transformation "
+    "catalog has no installed entry there and no compatible stageable entry); {remedy}"
+)
+
+
+def test_no_site_can_run_the_job_says_where_it_can(write_yaml: WriteYaml, tmp_path: Path) -> None:
     wf = write_yaml("wf.yml", BASE.format(extra="", jobs=ONE_JOB))
     msg = _plan_error(wf, tmp_path)  # default candidate: condorpool, where `work` is not installed
-    assert "jobs[A]: transformation 'work' cannot run on any of the sites condorpool" in msg
+    remedy = "it is installed on: local; add --sites local"
+    assert msg == f"{wf}: " + NO_SITE.format(pool="condorpool", remedy=remedy)
+
+    msg = _plan_error(wf, tmp_path, sites=["condorpool"])  # chosen by the user: extend the choice
+    remedy = "it is installed on: local; add local to --sites (--sites condorpool,local)"
+    assert msg == f"{wf}: " + NO_SITE.format(pool="condorpool", remedy=remedy)
+
+    pinned = ONE_JOB.replace("arguments: []", "arguments: [], profiles: {selector: "
+                             "{execution.site: condorpool}}")  # fmt: skip
+    msg = _plan_error(write_yaml("pin.yml", BASE.format(extra="", jobs=pinned)), tmp_path)
+    remedy = "it is installed on: local; change the job's profile selector.execution.site "
+    assert msg.endswith(NO_SITE.format(pool="condorpool", remedy=remedy + "('condorpool')"))
+
+
+def test_a_transformation_on_no_usable_site_says_to_add_one(
+    write_yaml: WriteYaml, tmp_path: Path
+) -> None:
+    text = BASE.replace("name: local, pfn: /bin/true, type: installed",
+                        "name: local, pfn: /bin/true, type: installed, arch: ppc64le")  # fmt: skip
+    stageable = text.replace("type: installed", "type: stageable")
+    wf = write_yaml("wf.yml", stageable.format(extra="", jobs=ONE_JOB))
+    msg = _plan_error(wf, tmp_path)
+    remedy = ("no site in the site catalog can run it: add an installed entry for one of your "
+              "sites (or a stageable one) to the transformation catalog")  # fmt: skip
+    assert msg == f"{wf}: " + NO_SITE.format(pool="condorpool", remedy=remedy)
 
 
 def test_missing_input_names_the_file(write_yaml: WriteYaml, tmp_path: Path) -> None:
