@@ -67,7 +67,7 @@ def test_home_page_shows_who_is_logged_in(browser: Browser) -> None:
     assert "Not logged in" in browser.text
 
     browser.login("alice")
-    assert browser.path == "/"
+    assert browser.path == "/runs"  # back on the page that asked for the login
     assert browser.find("header .who").text == "Logged in as alice (admin)"
     assert [a.text for a in browser.find_all("header nav.main a")] == [
         "Runs",
