@@ -32,7 +32,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import alert_is_present, staleness_of
+from selenium.webdriver.support.expected_conditions import alert_is_present
 from selenium.webdriver.support.ui import WebDriverWait
 
 from gateway.db import migrate
@@ -165,7 +165,7 @@ class Browser:
             target.click()
         if _has_alert(self.driver):
             self.driver.switch_to.alert.accept()
-        WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(staleness_of(old))
+        WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda _: _gone(old))
         WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
         )
@@ -200,6 +200,19 @@ def _replaced(exc: WebDriverException) -> bool:
     return isinstance(exc, StaleElementReferenceException) or "does not belong to the document" in (
         exc.msg or ""
     )
+
+
+def _gone(element: WebElement) -> bool:
+    """The old page's element has left the document. selenium's `staleness_of` only knows
+    StaleElementReferenceException; chromium may instead answer "Node with given id does not
+    belong to the document" while the old document is being torn down."""
+    try:
+        element.is_enabled()
+    except WebDriverException as exc:
+        if _replaced(exc):
+            return True
+        raise
+    return False
 
 
 def _has_alert(driver: WebDriver) -> bool:
