@@ -55,6 +55,9 @@ class NodeRun:
     sequence: int = 0
     tag: str | None = None
     details: str = ""
+    # The last parse of this attempt's submit file that found no free slot, with what it was
+    # parsed under: the next turn reuses it instead of parsing the same text again.
+    parsed: tuple[object, JobSpec] | None = None
 
 
 @dataclass

@@ -77,6 +77,8 @@ MAX_DEFERRED_PER_TURN = 256
 """Ready nodes that cannot start now (PRE throttle, local-universe limit, a request larger
 than what is free) are skipped over; looking further than this many per turn would make a
 turn cost O(ready nodes) while thousands wait."""
+_CLUSTER_MACROS = frozenset({"Cluster", "ClusterId"})
+"""Macros whose value changes on every submit: a parse that does not use them is reused."""
 
 
 class DagRun:
@@ -455,13 +457,7 @@ class DagRun:
             if node.kind == "subdag":
                 spec = self._subdag_spec(run, node_dir)
             else:
-                spec = load_job(
-                    self._path(node.submit_file, node_dir),
-                    node_dir,
-                    macros,
-                    node.vars,
-                    self.submit_cache,
-                )
+                spec = self._load_job(run, node_dir, macros)
             if not os.access(spec.executable, os.X_OK):
                 raise SubmitFileError(
                     f"Executable file {spec.executable} does not exist or is not executable"
@@ -490,6 +486,23 @@ class DagRun:
             return "blocked"
         self._submit(run, spec)
         return "started"
+
+    def _load_job(self, run: NodeRun, node_dir: Path, macros: dict[str, str]) -> JobSpec:
+        """Parse the node's submit file, or reuse the parse of an earlier turn that found the
+        slots full: the macros it was parsed under are the same (the cluster number only
+        counts when the file mentions it), so the result is too."""
+        node = run.node
+        path = self._path(node.submit_file, node_dir)
+        text = self.submit_cache.text(path)
+        if "cluster" in text.lower():
+            key: object = (path, tuple(macros.items()))
+        else:
+            key = (path, tuple(v for k, v in macros.items() if k not in _CLUSTER_MACROS))
+        if run.parsed is not None and run.parsed[0] == key:
+            return run.parsed[1]
+        spec = load_job(path, node_dir, macros, node.vars, self.submit_cache)
+        run.parsed = (key, spec)
+        return spec
 
     def _cannot_start(self, uses_slot: bool, cpus: int, memory: int, gpus: int) -> bool:
         """What the node's submit file asked for last time no longer fits: skip parsing it
@@ -534,6 +547,7 @@ class DagRun:
 
     def _submit(self, run: NodeRun, spec: JobSpec) -> None:
         node = run.node
+        run.parsed = None
         cluster = self.next_cluster
         self.next_cluster += 1
         run.cluster = cluster
