@@ -59,12 +59,13 @@ def read_node_status(path: Path) -> Progress | None:
     """The DagStatus ad of a node status file, or None if the file has none (yet)."""
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        ads = list(classad2.parseAds(text))
+        # DAGMan writes the DagStatus ad first: stop there instead of parsing one ad per node
+        ad = next(
+            (a for a in classad2.parseAds(text) if str(a.get("Type", "")) == "DagStatus"), None
+        )
     except Exception:  # a file caught mid-rewrite; the next pass reads it again
         return None
-    for ad in ads:
-        if str(ad.get("Type", "")) != "DagStatus":
-            continue
+    if ad is not None:
         prog = Progress()
         for attr, key in _AD_FIELDS.items():
             value = ad.get(key)

@@ -132,10 +132,18 @@ def read_metadata(submit_dir: Path, dax_file: str | None) -> Metadata:
     path = _workflow_document(submit_dir, dax_file)
     if path is None:
         return meta
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return meta
+    if "metadata" not in text and "\\" not in text:
+        # No `metadata:` key can be in it (only a double-quoted escape could spell one
+        # without the word): skip parsing the whole workflow (~0.3 s per 1,000 jobs).
+        return meta
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
-    except (OSError, yaml.YAMLError):
+        doc = yaml.load(text, Loader=loader)  # noqa: S506
+    except yaml.YAMLError:
         return meta
     if not isinstance(doc, dict):
         return meta
