@@ -1,7 +1,8 @@
 """A real planned workflow (the Pegasus diamond, planned by our planner, wrapped by aerie-lite)
 run by the local engine: outputs delivered, one invocation record and one POST verdict per
-job, the same files and events whether the wrapper runs in a forked child / inline or as a
-separate process; a failing job is retried, fails the run, and the rescue run finishes it."""
+job, the same files and events whether the wrapper runs in long-lived starters, in a fork of
+the engine per job (POST inline), or exec'd as a separate process; a failing job is retried,
+fails the run, and the rescue run finishes it."""
 
 from __future__ import annotations
 
@@ -44,16 +45,17 @@ def records(submit: Path) -> list[dict[str, object]]:
     return found
 
 
-@pytest.mark.parametrize("fast", [True, False], ids=["in-process", "exec"])
+@pytest.mark.parametrize("mode", ["starters", "forked", "exec"])
 def test_planned_diamond_runs_with_full_provenance(
-    shared_dir: Path, tmp_path: Path, fast: bool
+    shared_dir: Path, tmp_path: Path, mode: str
 ) -> None:
     dag, output = planned_diamond(shared_dir, tmp_path)
     config = EngineConfig(
         cpus=2,
         scratch_root=tmp_path / "scratch",
-        inprocess_wrapper=fast,
-        inline_post=fast,
+        inprocess_wrapper=mode != "exec",
+        inline_post=mode != "exec",
+        starters=mode == "starters",
     )
     result = run(dag, config)
     assert result.exit_code == 0, (dag.parent / (dag.name + ".dagman.out")).read_text()[-3000:]

@@ -61,6 +61,9 @@ class EngineConfig:
     table_interval_seconds: float = 1.0
     inprocess_wrapper: bool = True
     inline_post: bool = True
+    starters: bool = True
+    """Run the job wrapper and POST verdicts in long-lived starter processes (starter.py)
+    instead of a fork of the engine per job; needs `inprocess_wrapper`."""
     user: str = field(default_factory=lambda: _user_name())
     job_user: str | None = None
     """Unix account every job runs as (the engine must be root); see `isolation`."""

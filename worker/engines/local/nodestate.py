@@ -75,6 +75,7 @@ class Running:
     category: str | None = None
     inputs: InputTransfer | None = None
     error_fd: int = -1
+    via_starter: bool = False  # run by a starter (starter.py), keyed by the starter's pid
 
 
 @dataclass

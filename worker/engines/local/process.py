@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from worker.engines.local.isolation import JobIdentity, drop
 
@@ -73,6 +73,11 @@ class Exit:
     user_cpu: float
     system_cpu: float
     max_rss_kb: int
+    # Only for jobs run by a starter (starter.py), which also stages their files:
+    bytes_out: int = 0
+    transfer_error: Any = None  # submit.TransferError from stage-out
+    scratch_clean: bool = False  # the starter emptied the job's scratch directory
+    via_starter: bool = False
 
     @property
     def value(self) -> int:
@@ -248,11 +253,13 @@ def call_inline(main: MainFunction, argv: list[str], cwd: Path) -> int:
 
 
 class Reaper:
-    """Waits for any of the registered child processes to end (pidfd + selector)."""
+    """Waits for any of the registered child processes to end (pidfd + selector), and for
+    answers from starters (their sockets)."""
 
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
         self._fds: dict[int, int] = {}
+        self._starters: dict[int, Any] = {}  # pid -> starter.Starter
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -268,25 +275,54 @@ class Reaper:
         self._fds[pid] = fd
         self._selector.register(fd, selectors.EVENT_READ, pid)
 
+    def watch_socket(self, fd: int, starter: Any) -> None:
+        """Also wait for answers on a starter's socket (`starter.receive()` reads them)."""
+        self._starters[starter.pid] = starter
+        self._selector.register(fd, selectors.EVENT_READ, starter)
+
+    def unwatch_socket(self, fd: int) -> None:
+        try:
+            self._selector.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def forget(self, pid: int) -> None:
+        """Stop watching `pid` (reaped by someone else)."""
+        self._starters.pop(pid, None)
+        fd = self._fds.pop(pid, None)
+        if fd is not None:
+            self._selector.unregister(fd)
+            os.close(fd)
+
     def __len__(self) -> int:
         return len(self._fds)
 
-    def wait(self, timeout: float | None) -> list[Exit]:
-        """Exits of registered children that ended, waiting up to `timeout` seconds."""
-        exits = []
+    def wait(self, timeout: float | None) -> list[Any]:
+        """What happened, waiting up to `timeout` seconds: exits of registered children, and
+        starters' answers (`starter.Started`, `starter.Held`, or an `Exit` for their job)."""
+        events: list[Any] = []
         for key, _ in self._selector.select(timeout):
-            pid = key.data
-            if pid is None:
+            data = key.data
+            if data is None:
                 try:
                     while os.read(self._wake_r, 512):
                         pass
                 except BlockingIOError:
                     pass
                 continue
-            exited = self._reap(pid)
+            if not isinstance(data, int):
+                events.extend(data.receive())
+                continue
+            starter = self._starters.get(data)
+            if starter is not None:
+                # Its last answers come before its death: a job that ended normally is not
+                # taken for one killed with its starter.
+                events.extend(starter.receive())
+            exited = self._reap(data)
             if exited is not None:
-                exits.append(exited)
-        return exits
+                self._starters.pop(data, None)
+                events.append(exited)
+        return events
 
     def _reap(self, pid: int) -> Exit | None:
         try:

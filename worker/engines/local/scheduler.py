@@ -15,6 +15,7 @@ signal wake-up pipe; each turn starts what can start, handles what ended and flu
 
 from __future__ import annotations
 
+import errno
 import heapq
 import json
 import os
@@ -58,6 +59,7 @@ from worker.engines.local.nodestate import (
     RunResult,
 )
 from worker.engines.local.rescue import write_rescue
+from worker.engines.local.starter import Held, Request, Started, StarterPool
 from worker.engines.local.statusfile import NodeSnapshot, render, write_atomically
 from worker.engines.local.submit import (
     JobSpec,
@@ -72,6 +74,8 @@ from worker.engines.local.submit import (
     transfer_inputs,
     transfer_outputs,
 )
+
+_WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 MAX_DEFERRED_PER_TURN = 256
 """Ready nodes that cannot start now (PRE throttle, local-universe limit, a request larger
@@ -149,6 +153,11 @@ class DagRun:
         self.next_status_write = 0.0
 
         self.reaper = proc.Reaper()
+        self.starters = (
+            StarterPool(self.lite, self.reaper)
+            if self.lite is not None and self.cfg.starters
+            else None
+        )
         self.nodes_log = EventLogWriter(self.dag_path.with_name(self.dag_path.name + ".nodes.log"))
         self.extra_logs: dict[Path, EventLogWriter] = {}
         self.out = DagmanOut(self.dag_path.with_name(self.dag_path.name + ".dagman.out"))
@@ -306,8 +315,8 @@ class DagRun:
             timeout = 1.0
             if self.timers:
                 timeout = max(0.0, min(timeout, self.timers[0][0] - time.time()))
-            for exited in self.reaper.wait(timeout):
-                self._handle_exit(exited)
+            for event in self.reaper.wait(timeout):
+                self._on_event(event)
             self._periodic()
             self._flush()
 
@@ -579,22 +588,28 @@ class DagRun:
         scratch = spec.initialdir
         executable = spec.executable
         inprocess = self.lite if self.lite and proc.is_job_wrapper(spec.executable) else None
+        # A SUBDAG's engine stays root: it isolates its own jobs.
+        identity = None if node.kind == "subdag" else self.identity
         try:
             if spec.uses_slot:
                 assert self.cfg.scratch_root is not None
                 scratch = self._take_scratch(cluster)
                 running.scratch = scratch
-                if spec.transfer:
-                    # The wrapper run in-process is never exec'd: no need to copy it in.
-                    with isolation.acting_as(self.identity):
-                        running.inputs = transfer_inputs(spec, scratch, inprocess is None)
-                    executable = running.inputs.executable
-                    running.bytes_in = running.inputs.bytes
             env = build_environment(spec, self.engine_env, scratch, running.slot)
             cwd = scratch if spec.transfer else spec.initialdir
+            if inprocess is not None and self.starters is not None:
+                # The starter stages the files in and out itself (the wrapper is not copied:
+                # it is never exec'd).
+                argv = [str(executable), *spec.arguments]
+                if self._submit_to_starter(run, running, spec, argv, env, cwd, identity):
+                    return
+            if spec.uses_slot and spec.transfer:
+                # The wrapper run in-process is never exec'd: no need to copy it in.
+                with isolation.acting_as(self.identity):
+                    running.inputs = transfer_inputs(spec, scratch, inprocess is None)
+                executable = running.inputs.executable
+                running.bytes_in = running.inputs.bytes
             argv = [str(executable), *spec.arguments]
-            # A SUBDAG's engine stays root: it isolates its own jobs.
-            identity = None if node.kind == "subdag" else self.identity
             pid, running.error_fd = proc.spawn(
                 argv, env, cwd, spec.input, spec.output, spec.error, inprocess, identity
             )
@@ -608,7 +623,93 @@ class DagRun:
         self.reaper.add(pid)
         self.running[pid] = running
         self._record_pid(pid)
-        when = time.time()
+        self._executing(run, running, time.time())
+
+    def _submit_to_starter(
+        self,
+        run: NodeRun,
+        running: Running,
+        spec: JobSpec,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        identity: isolation.JobIdentity | None,
+    ) -> bool:
+        """Hand the job to a starter; False when it cannot take it (a request too large
+        for its socket): the caller then forks as before. Files that cannot be opened hold
+        the job, as a starter's failure to open them would."""
+        assert self.starters is not None
+        nofollow = os.O_NOFOLLOW if identity is not None else 0
+        opened: list[int] = []
+        step = "start"
+        try:
+            step = f"open input {spec.input}"
+            flags = os.O_RDONLY | (nofollow if spec.input else 0)
+            opened.append(os.open(spec.input or os.devnull, flags))
+            step = f"open output {spec.output}"
+            opened.append(
+                os.open(spec.output, _WRITE | nofollow, 0o644)
+                if spec.output
+                else os.open(os.devnull, os.O_WRONLY)
+            )
+            step = f"open error {spec.error}"
+            if spec.error is not None and spec.error == spec.output:
+                fds = [opened[0], opened[1], opened[1]]
+            else:
+                opened.append(
+                    os.open(spec.error, _WRITE | nofollow, 0o644)
+                    if spec.error
+                    else os.open(os.devnull, os.O_WRONLY)
+                )
+                fds = opened
+        except OSError as exc:
+            for fd in opened:
+                os.close(fd)
+            reason = f"Error from starter: cannot {step}: {exc.strerror}"
+            self._held_and_removed(run, running, reason, 6, 0, release=True)
+            return True
+        transfer = spec.transfer and running.scratch is not None
+        request = Request("job", argv, env, cwd, spec if transfer else None, running.scratch)
+        try:
+            starter = self._send_to_starter(request, fds, identity)
+        finally:
+            for fd in opened:
+                os.close(fd)
+        if starter is None:
+            return False
+        running.via_starter = True
+        self.running[starter] = running
+        run.details = "starting"
+        return True
+
+    def _send_to_starter(
+        self, request: Request, fds: list[int], identity: isolation.JobIdentity | None
+    ) -> int | None:
+        """Send `request` to an idle (or new) starter; its pid, or None if too large."""
+        assert self.starters is not None
+        while True:
+            starter, new = self.starters.take(identity)
+            if new:
+                self._record_pid(starter.pid)
+            try:
+                starter.send(request, fds)
+            except OSError as exc:
+                if exc.errno == errno.EMSGSIZE:
+                    self.starters.release(starter)
+                    return None
+                self.starters.retire(starter)  # died while idle: its pidfd will tell
+                if new:
+                    raise
+                continue
+            return starter.pid
+
+    def _executing(self, run: NodeRun, running: Running, when: float) -> None:
+        """The job runs now: HTCondor's execute event."""
+        spec = running.spec
+        assert spec is not None and running.cluster is not None
+        node = run.node
+        cluster = running.cluster
+        scratch = running.scratch or spec.initialdir
         props: dict[str, object] = {"CondorScratchDir": str(scratch)}
         if spec.uses_slot:
             props.update(
@@ -619,6 +720,32 @@ class DagRun:
         self.out.event(1, node.name, cluster, when)
         self._jobstate(run, "EXECUTE", f"{cluster}.0", when)
         run.details = "running"
+
+    def _on_event(self, event: object) -> None:
+        """One thing the reaper saw: a child's exit, or a starter's answer."""
+        if isinstance(event, Started):
+            running = self.running.get(event.pid)
+            if running is not None and running.kind == "job" and running.via_starter:
+                running.bytes_in = event.bytes_in
+                self._executing(self.runs[running.name], running, event.when)
+            return
+        if self.starters is not None:
+            if isinstance(event, Held) or (isinstance(event, proc.Exit) and event.via_starter):
+                starter = self.starters.by_pid.get(event.pid)
+                if starter is not None:
+                    self.starters.release(starter)
+            elif isinstance(event, proc.Exit):
+                self.starters.ended(event.pid)
+        if isinstance(event, Held):
+            running = self.running.pop(event.pid, None)
+            if running is not None:
+                run = self.runs[running.name]
+                self._held_and_removed(
+                    run, running, event.reason, event.code, event.subcode, release=True
+                )
+            return
+        if isinstance(event, proc.Exit) and event.pid in self.running:
+            self._handle_exit(event)
 
     def _take_scratch(self, cluster: int) -> Path:
         """An empty scratch directory: a recycled one when available (creating and removing a
@@ -631,9 +758,10 @@ class DagRun:
             isolation.give_scratch(scratch, self.identity)
         return scratch
 
-    def _return_scratch(self, scratch: Path) -> None:
-        """Empty a job's scratch directory and keep it for the next job."""
-        if empty_directory(scratch) and len(self.scratch_pool) < 64:
+    def _return_scratch(self, scratch: Path, clean: bool = False) -> None:
+        """Empty a job's scratch directory (unless its starter did) and keep it for the next
+        job."""
+        if (clean or empty_directory(scratch)) and len(self.scratch_pool) < 64:
             self.scratch_pool.append(scratch)
         else:
             remove_scratch(scratch)
@@ -661,6 +789,19 @@ class DagRun:
             self._jobstate(run, "POST_SCRIPT_STARTED", f"{run.cluster or 0}.0")
             self.out.line(f"Running POST script of Node {node.name}...")
         inprocess = self.lite if self.lite and proc.is_job_wrapper(Path(argv[0])) else None
+        # The POST verdict is Aerie's own and renames the engine's .out files: it keeps the
+        # engine's rights (as when it runs inline); every other script is isolated.
+        verdict = proc.is_job_wrapper(Path(argv[0])) and argv[1:2] == ["exitcode"]
+        identity = None if verdict else self.identity
+        if inprocess is not None and self.starters is not None:
+            # Off the engine's core: a starter runs the wrapper's main for the script.
+            request = Request("script", argv, self.engine_env, node_dir)
+            pid = self._send_to_starter(request, [], identity)
+            if pid is not None:
+                self.running[pid] = Running(
+                    kind, node.name, time.time(), run.cluster, via_starter=True
+                )
+                return
         if (
             inprocess is not None
             and kind == "post"
@@ -673,10 +814,6 @@ class DagRun:
             self.post_running -= 1
             self._script_done(run, kind, value, None, time.time())
             return
-        # The POST verdict is Aerie's own and renames the engine's .out files: it keeps the
-        # engine's rights (as when it runs inline); every other script is isolated.
-        verdict = proc.is_job_wrapper(Path(argv[0])) and argv[1:2] == ["exitcode"]
-        identity = None if verdict else self.identity
         pid, error_fd = proc.spawn(
             argv, self.engine_env, node_dir, None, None, None, inprocess, identity
         )
@@ -796,7 +933,13 @@ class DagRun:
         cluster = running.cluster
         bytes_out = 0
         failure: TransferError | None = None
-        if running.scratch is not None:
+        if running.via_starter:
+            bytes_out = exited.bytes_out  # the starter staged the outputs out
+            if isinstance(exited.transfer_error, TransferError):
+                failure = exited.transfer_error
+            if running.scratch is not None:
+                self._return_scratch(running.scratch, clean=exited.scratch_clean)
+        elif running.scratch is not None:
             try:
                 if spec.transfer and exited.signal is None:
                     with isolation.acting_as(self.identity):
@@ -1044,11 +1187,20 @@ class DagRun:
                     proc.kill_group(pid, signal.SIGKILL)
                 remaining = 1.0
                 deadline = time.time() + 30
-            for exited in self.reaper.wait(min(remaining, 0.2)):
-                self._killed(exited, reason)
+            for event in self.reaper.wait(min(remaining, 0.2)):
+                if isinstance(event, Started):
+                    continue  # too late: it is being removed
+                if self.starters is not None:
+                    starter = self.starters.by_pid.get(event.pid)
+                    if isinstance(event, proc.Exit) and not event.via_starter:
+                        self.starters.ended(event.pid)
+                    elif starter is not None:
+                        self.starters.release(starter)
+                if event.pid in self.running:
+                    self._killed(event, reason)
         self._flush()
 
-    def _killed(self, exited: proc.Exit, reason: str) -> None:
+    def _killed(self, exited: proc.Exit | Held, reason: str) -> None:
         running = self.running.pop(exited.pid)
         run = self.runs[running.name]
         now = time.time()
@@ -1139,6 +1291,11 @@ class DagRun:
         self._write_metrics(exit_code)
         if self.jobstate is not None:
             self.jobstate.internal(f"DAGMAN_FINISHED {exit_code}")
+        if self.starters is not None and self.starters.forked:
+            self.out.line(
+                f"Starters: {self.starters.forked} forked, {self.starters.served} jobs and "
+                "scripts served"
+            )
         self.out.line(f"Wrote metrics file {self.dag_path.name}.metrics.")
         self.out.line(
             f"**** aerie_local_engine.{self.dagman_id} (condor_DAGMAN) pid {os.getpid()} "
@@ -1181,6 +1338,8 @@ class DagRun:
         for scratch in self.scratch_pool:
             remove_scratch(scratch)
         self.scratch_pool.clear()
+        if self.starters is not None:
+            self.starters.close()
         self.reaper.close()
         self.nodes_log.close()
         for writer in self.extra_logs.values():
