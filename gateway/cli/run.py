@@ -7,7 +7,10 @@ the gateway would enqueue (`runs.plan`) is run right here, in this process, thro
 Celery registry, so planning, installing the wrapper and starting the local engine detached are
 the worker's own code. With `--wait` the command then plays the worker's `runs.poll` itself
 (monitor into the database, engine state, resume of a lost engine) and draws the progress from
-the provenance rows it wrote, until the run ends; Ctrl-C only stops watching.
+the provenance rows it wrote, until the run ends; Ctrl-C only stops watching. It polls when
+there is something new to show (the engine's node status file changed, or the engine ended)
+and at least every REFRESH seconds, looking for that every `--interval` with a stat and a
+process check, so the engine's jobs keep the CPU (see `_wait_for_news`).
 
 The plan options are `aerie plan`'s own click parameters (copied, so their names and help stay
 the same); the ones that are not documents travel in `Run.options` to the planning task.
@@ -15,8 +18,11 @@ the same); the ones that are not documents travel in `Run.options` to the planni
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,7 +243,8 @@ def _rescue(run_id: str) -> str:
     return run_id
 
 
-def _snapshot(settings: Settings, run_id: str) -> tuple[Run, dict[str, Any]]:
+def _snapshot(settings: Settings, run_id: str, counts: bool = True) -> tuple[Run, dict[str, Any]]:
+    """The run row (detached) and, unless `counts` is False, its pegasus-status counts."""
     from gateway.db.models import Run
     from gateway.services.run_layout import status_counts
     from worker.tasks.runs import database
@@ -246,24 +253,141 @@ def _snapshot(settings: Settings, run_id: str) -> tuple[Run, dict[str, Any]]:
         run = session.get(Run, run_id)
         if run is None:
             raise click.ClickException(f"run {run_id} disappeared")
-        counts = status_counts(session, run)
+        found = status_counts(session, run) if counts else {}
         session.expunge(run)
-    return run, counts
+    return run, found
 
 
-def _watch(settings: Settings, run_id: str, interval: float) -> Run:
+REFRESH = 5.0
+"""Longest time (seconds) `aerie run --wait` lets pass without a poll while the engine runs
+and its status file does not change: the planner's NODE_STATUS_FILE interval, after which the
+status file normally has new counts anyway."""
+
+TERMINAL_ENV = ("TTY_COMPATIBLE", "FORCE_COLOR", "FORCE_TERMINAL", "TTY_INTERACTIVE")
+"""Environment variables with which rich may draw on a non-tty (then rich decides)."""
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """The identity of a file's current contents, cheaply (a stat): None if it is missing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _status_file(engine_handle: str | None) -> Path | None:
+    """The engine's node status file (`<dag>.status`, NODE_STATUS_FILE of our DAGs)."""
+    if engine_handle is None:
+        return None
+    dag = json.loads(engine_handle).get("dag_file")
+    return Path(f"{dag}.status") if dag else None
+
+
+def _wait_for_news(
+    settings: Settings,
+    engine_handle: str | None,
+    seen: tuple[int, int, int] | None,
+    interval: float,
+) -> None:
+    """Sleep until the next poll is worth its monitor pass.
+
+    A poll brings the run's provenance up to date and reads the progress counts from it, and
+    those counts come from the engine's node status file, which the engine rewrites every few
+    seconds (NODE_STATUS_FILE in the DAG), not per job. So between polls this looks, every
+    `interval` seconds, at two cheap things only: whether the status file changed since `seen`
+    (its stamp taken before the last poll: new counts to show, poll now) and whether the engine
+    still runs (it ended: poll now, which records the end and the last of the provenance).
+    Otherwise it polls after REFRESH seconds (or `interval`, if longer) anyway, which also
+    notices an engine that died.
+    """
+    from worker.tasks.runs import engine_running
+
+    deadline = time.monotonic() + max(interval, REFRESH)
+    status_file = _status_file(engine_handle)
+    if engine_handle is None or status_file is None:  # not started (yet): only the clock
+        time.sleep(interval)
+        return
+    while True:
+        time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
+        if time.monotonic() >= deadline:
+            return
+        if _stamp(status_file) != seen:
+            return
+        if not engine_running(settings, engine_handle):
+            return
+
+
+def _rich_may_draw() -> bool:
+    """False when rich certainly would not draw a live bar (stdout not a terminal and no
+    variable forcing one), so the plain progress lines can be printed without importing it."""
+    return sys.stdout.isatty() or any(os.environ.get(k) is not None for k in TERMINAL_ENV)
+
+
+def _watch(
+    settings: Settings, run_id: str, name: str, engine_handle: str | None, interval: float
+) -> Run:
     """Poll the run as the worker's beat would, with a progress bar, until it ends.
 
     On a terminal the bar is redrawn in place; otherwise (a pipe, a log file) one line is
-    printed whenever the counts change, so logs show the progress too.
+    printed whenever the counts change, so logs show the progress too. The first poll is
+    made at once; after that see `_wait_for_news` for when the next one is.
     """
+    from gateway.db.states import TERMINAL
+    from worker.tasks.runs import poll_run_outcome
+
+    last: tuple[Any, ...] = ()
+    handle = engine_handle
+    with _progress() as show:
+        while True:
+            status_file = _status_file(handle)
+            seen = _stamp(status_file) if status_file is not None else None
+            outcome = poll_run_outcome(settings, run_id)
+            state = outcome.state
+            if state is None:
+                raise click.ClickException(f"run {run_id} disappeared")
+            counts = outcome.counts
+            if counts:
+                running = counts["pre"] + counts["queued"] + counts["post"]
+                if show is not None:
+                    show(
+                        description=f"{name} {state.value}",
+                        total=counts["total"],
+                        completed=counts["succeeded"] + counts["failed"],
+                        done=counts["succeeded"],
+                        failed=counts["failed"],
+                        running=running,
+                    )
+                now = (state, counts["total"], counts["succeeded"], counts["failed"], running)
+                if show is None and now != last:
+                    last = now
+                    click.echo(
+                        f"progress: {counts['succeeded']}/{counts['total']} done, "
+                        f"{counts['failed']} failed, {running} running ({state.value})"
+                    )
+            if state in TERMINAL:
+                run, _ = _snapshot(settings, run_id, counts=False)
+                return run
+            if outcome.engine_handle != handle:  # resumed under a new engine
+                handle = outcome.engine_handle
+                status_file = _status_file(handle)
+                seen = _stamp(status_file) if status_file is not None else None
+            _wait_for_news(settings, handle, seen, interval)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[..., None] | None]:
+    """A function updating rich's live bar on a terminal; None elsewhere (print lines)."""
+    if not _rich_may_draw():
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from gateway.db.states import TERMINAL, RunState
-    from worker.tasks.runs import poll_run
-
     console = Console()
+    if not console.is_terminal:
+        yield None
+        return
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -274,34 +398,9 @@ def _watch(settings: Settings, run_id: str, interval: float) -> Run:
         ),
         TimeElapsedColumn(),
     )
-    last: tuple[Any, ...] = ()
-    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+    with Progress(*columns, console=console) as progress:
         bar = progress.add_task("starting", total=None, done=0, failed=0, running=0)
-        while True:
-            poll_run(settings, run_id)
-            run, counts = _snapshot(settings, run_id)
-            state = RunState(run.state)
-            if counts:
-                running = counts["pre"] + counts["queued"] + counts["post"]
-                progress.update(
-                    bar,
-                    description=f"{run.name} {state.value}",
-                    total=counts["total"],
-                    completed=counts["succeeded"] + counts["failed"],
-                    done=counts["succeeded"],
-                    failed=counts["failed"],
-                    running=running,
-                )
-                now = (state, counts["total"], counts["succeeded"], counts["failed"], running)
-                if not console.is_terminal and now != last:
-                    last = now
-                    click.echo(
-                        f"progress: {counts['succeeded']}/{counts['total']} done, "
-                        f"{counts['failed']} failed, {running} running ({state.value})"
-                    )
-            if state in TERMINAL:
-                return run
-            time.sleep(interval)
+        yield lambda **fields: progress.update(bar, **fields)
 
 
 def _report(settings: Settings, run: Run) -> None:
@@ -335,7 +434,13 @@ def _report(settings: Settings, run: Run) -> None:
 @click.option("--owner", help="User who owns the run (default: the embedded admin).")
 @click.option("--wait", is_flag=True, help="Show progress until the run ends; exit 1 on failure.")
 @click.option(
-    "--interval", type=float, default=1.0, show_default=True, help="Seconds between polls."
+    "--interval",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Seconds between looks at the run; it is polled (provenance and progress brought up "
+    "to date) when its engine's status file changed or the engine ended, otherwise every "
+    f"{REFRESH:.0f} s (or INTERVAL, if longer).",
 )
 def run(
     workflow: Path | None,
@@ -371,7 +476,7 @@ def run(
         if not wait:
             click.echo(f"follow it with: aerie status {run_id} --watch")
             return
-        final = _watch(settings, run_id, interval)
+        final = _watch(settings, run_id, current.name, current.engine_handle, interval)
     except KeyboardInterrupt:
         click.echo(
             f"\nstopped watching; run {run_id} keeps running. "

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -231,63 +232,110 @@ def _all_held(counts: dict[str, Any]) -> bool:
     return held > 0 and held >= int(counts.get("queued", 0)) and busy == 0
 
 
+@dataclass
+class PollOutcome:
+    """What one `poll_run` left behind, for a caller that shows it (`aerie run --wait`)."""
+
+    result: str
+    """`poll_run`'s return value."""
+    state: RunState | None = None
+    """The run's state afterwards; None when the run is gone."""
+    counts: dict[str, Any] = field(default_factory=dict)
+    """`status_counts` afterwards ({} before the monitor's first pass)."""
+    engine_handle: str | None = None
+    """The run's engine handle afterwards (a lost engine is resumed under a new one)."""
+
+
 def poll_run(settings: Settings, run_id: str) -> str:
     """One look at one active run; returns its state afterwards."""
-    from worker.engines import EngineError, EngineHandle
-    from worker.engines import RunState as EngineState
+    return _poll(settings, run_id, with_counts=False).result
 
+
+def poll_run_outcome(settings: Settings, run_id: str) -> PollOutcome:
+    """`poll_run`, returning also the run's state, counts and engine handle afterwards, read in
+    the same transaction (a watcher needs no second session per poll, and the counts computed
+    after the monitor pass are reused)."""
+    return _poll(settings, run_id, with_counts=True)
+
+
+def _poll(settings: Settings, run_id: str, *, with_counts: bool) -> PollOutcome:
     db = database(settings)
     with db.session_scope() as session:
         run = _locked_run(session, run_id)
-        if run is None or run.engine_handle is None:
-            return "gone"
-        if RunState(run.state) not in (RunState.RUNNING, RunState.HELD):
-            return RunState(run.state).value
-        before = runs.status_counts(session, run)
+        if run is None:
+            return PollOutcome("gone")
+        result, counts = _poll_locked(session, settings, run)
+        if with_counts and counts is None:
+            counts = runs.status_counts(session, run)
+        return PollOutcome(result, RunState(run.state), counts or {}, run.engine_handle)
+
+
+def _poll_locked(
+    session: Session, settings: Settings, run: Run
+) -> tuple[str, dict[str, Any] | None]:
+    """The body of `poll_run` on the locked run row: (what it returns, the counts after the
+    monitor pass if it computed them, else None)."""
+    from worker.engines import EngineError, EngineHandle
+    from worker.engines import RunState as EngineState
+
+    if run.engine_handle is None:
+        return "gone", None
+    if RunState(run.state) not in (RunState.RUNNING, RunState.HELD):
+        return RunState(run.state).value, None
+    before = runs.status_counts(session, run)
+    _monitor(session, run)
+    handle = EngineHandle.from_json(run.engine_handle)
+    engine = _engine(handle.engine, settings)
+    status = engine.poll(handle)
+    if status.state is EngineState.RUNNING:
+        after = runs.status_counts(session, run)
+        held = int(after.get("held", 0))
+        if RunState(run.state) is RunState.RUNNING and _all_held(after):
+            run_events.set_state(
+                session, settings, run, RunState.HELD, detail=f"{held} job(s) held"
+            )
+        elif RunState(run.state) is RunState.HELD and held == 0:
+            run_events.set_state(
+                session, settings, run, RunState.RUNNING, detail="held jobs released"
+            )
+        elif after != before and after:
+            run_events.record(
+                session,
+                settings,
+                run,
+                f"progress: {after['succeeded']}/{after['total']} done, {after['failed']} failed",
+            )
+        return RunState(run.state).value, after
+    if RunState(run.state) is RunState.HELD:  # concluded while held: leave HELD first
+        run_events.set_state(session, settings, run, RunState.RUNNING)
+    if status.state is EngineState.SUCCEEDED:
         _monitor(session, run)
-        handle = EngineHandle.from_json(run.engine_handle)
-        engine = _engine(handle.engine, settings)
-        status = engine.poll(handle)
-        if status.state is EngineState.RUNNING:
-            after = runs.status_counts(session, run)
-            held = int(after.get("held", 0))
-            if RunState(run.state) is RunState.RUNNING and _all_held(after):
-                run_events.set_state(
-                    session, settings, run, RunState.HELD, detail=f"{held} job(s) held"
-                )
-            elif RunState(run.state) is RunState.HELD and held == 0:
-                run_events.set_state(
-                    session, settings, run, RunState.RUNNING, detail="held jobs released"
-                )
-            elif after != before and after:
-                run_events.record(
-                    session,
-                    settings,
-                    run,
-                    f"progress: {after['succeeded']}/{after['total']} done, "
-                    f"{after['failed']} failed",
-                )
-            return RunState(run.state).value
-        if RunState(run.state) is RunState.HELD:  # concluded while held: leave HELD first
-            run_events.set_state(session, settings, run, RunState.RUNNING)
-        if status.state is EngineState.SUCCEEDED:
-            _monitor(session, run)
-            run_events.set_state(session, settings, run, RunState.SUCCEEDED, detail=status.detail)
-        elif status.state in (EngineState.FAILED, EngineState.REMOVED):
-            _monitor(session, run)
-            detail = status.detail or f"the DAG ended with exit code {status.exit_code}"
-            run_events.set_state(session, settings, run, RunState.FAILED, detail=detail)
-        elif status.state is EngineState.LOST:
-            try:
-                new = engine.resume(handle)
-            except EngineError as exc:
-                run_events.set_state(
-                    session, settings, run, RunState.FAILED, detail=f"engine lost: {exc}"
-                )
-            else:
-                run.engine_handle = new.to_json()
-                run_events.record(session, settings, run, f"engine died ({status.detail}); resumed")
-        return RunState(run.state).value
+        run_events.set_state(session, settings, run, RunState.SUCCEEDED, detail=status.detail)
+    elif status.state in (EngineState.FAILED, EngineState.REMOVED):
+        _monitor(session, run)
+        detail = status.detail or f"the DAG ended with exit code {status.exit_code}"
+        run_events.set_state(session, settings, run, RunState.FAILED, detail=detail)
+    elif status.state is EngineState.LOST:
+        try:
+            new = engine.resume(handle)
+        except EngineError as exc:
+            run_events.set_state(
+                session, settings, run, RunState.FAILED, detail=f"engine lost: {exc}"
+            )
+        else:
+            run.engine_handle = new.to_json()
+            run_events.record(session, settings, run, f"engine died ({status.detail}); resumed")
+    return RunState(run.state).value, None
+
+
+def engine_running(settings: Settings, engine_handle: str) -> bool:
+    """Whether the engine behind a handle still runs (no database; a watcher asks this between
+    polls to poll at once when the engine ends)."""
+    from worker.engines import EngineHandle
+    from worker.engines import RunState as EngineState
+
+    handle = EngineHandle.from_json(engine_handle)
+    return bool(_engine(handle.engine, settings).poll(handle).state is EngineState.RUNNING)
 
 
 def poll_all(settings: Settings) -> dict[str, str]:
