@@ -437,3 +437,41 @@ def test_node_status_file_catches_up_with_a_change_its_update_interval_held_back
     assert {ad["Node"]: ad["NodeStatus"] for ad in ads[1:-1]} == {"A": 5, "B": 3}
     engine.join(30)
     assert results and results[0].exit_code == 0
+
+
+def test_a_program_that_cannot_be_executed_holds_the_job_before_it_runs(
+    dagdir: DagDir, engine_config: EngineConfig
+) -> None:
+    d = dagdir
+    broken = d.root / "broken.sh"
+    broken.write_text("#!/no/such/interpreter\necho never\n")
+    broken.chmod(0o755)
+    (d.root / "B.sub").write_text(
+        f"universe = vanilla\nexecutable = {broken}\noutput = B.out\nerror = B.err\nqueue\n"
+    )
+    dag = d.dag("JOB B B.sub\n")
+    result = run(dag, engine_config)
+    assert result.failed == ["B"]
+    evs = events(dag)
+    held = [ev for ev in evs if ev.type == E.JOB_HELD]
+    reason = held[0]["HoldReason"] if len(held) == 1 else ""
+    assert "cannot execute" in reason and "broken.sh: No such file or directory" in reason
+    assert not [ev for ev in evs if ev.type == E.EXECUTE], "it never executed"
+    assert list(engine_config.scratch_root.iterdir()) == []  # type: ignore[union-attr]
+
+
+def test_a_pre_script_that_cannot_start_fails_its_node_with_127(
+    dagdir: DagDir, engine_config: EngineConfig
+) -> None:
+    d = dagdir
+    broken = d.root / "pre.sh"
+    broken.write_text("#!/no/such/interpreter\n")
+    broken.chmod(0o755)
+    d.sub("A.sub", f"A {d.root}")
+    d.sub("C.sub", f"C {d.root}")
+    dag = d.dag(f"JOB A A.sub\nSCRIPT PRE A {broken}\nJOB C C.sub\n")
+    result = run(dag, engine_config)
+    assert result.failed == ["A"] and d.starts() == ["C"]
+    out = dag.with_name(dag.name + ".dagman.out").read_text()
+    assert f"PRE script of node A failed to start: cannot execute {broken}" in out
+    assert "PRE Script of node A failed with status 127" in out

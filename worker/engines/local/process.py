@@ -19,6 +19,7 @@ import io
 import os
 import selectors
 import signal
+import subprocess
 import sys
 import traceback
 from collections.abc import Callable
@@ -85,6 +86,11 @@ class Exit:
         return self.code if self.code is not None else -(self.signal or 0)
 
 
+class SetupError(Exception):
+    """The program's files could not be opened or the program not started: no process exists.
+    The text says which step failed and why (``cannot execute /x: No such file...``)."""
+
+
 def spawn(
     argv: list[str],
     env: dict[str, str],
@@ -101,11 +107,16 @@ def spawn(
     through a symlink) and before changing directory, so the job itself — exec'd or in-process
     — only ever has the job account's rights.
 
-    Returns (pid, error fd). The child opens its own stdin/stdout/stderr and changes directory,
-    so slow file systems delay the job, not the engine's loop. If that setup or the exec fails,
-    the child writes the reason to the error pipe and exits 127; `read_setup_error` fetches it
-    once the child has ended (an exec that succeeds closes the pipe, being close-on-exec).
+    Returns (pid, error fd). A program exec'd as the engine's own user is started with
+    `subprocess` (vfork + exec: ~0.8 ms instead of the 3–4 ms a fork of the engine costs); its
+    files are opened here and a failure raises `SetupError` at once (error fd -1). Otherwise
+    the forked child opens its own stdin/stdout/stderr and changes directory; if that setup or
+    the exec fails, it writes the reason to the error pipe and exits 127, and
+    `read_setup_error` fetches it once the child has ended (an exec that succeeds closes the
+    pipe, being close-on-exec).
     """
+    if inprocess is None and identity is None:
+        return _spawn_exec(argv, env, cwd, stdin, stdout, stderr), -1
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -115,6 +126,53 @@ def spawn(
         _child(argv, env, cwd, stdin, stdout, stderr, inprocess, err_w, identity)
     os.close(err_w)
     return pid, err_r
+
+
+def _spawn_exec(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    stdin: Path | None,
+    stdout: Path | None,
+    stderr: Path | None,
+) -> int:
+    opened: list[int] = []
+    step = "start"
+    try:
+        step = f"open input {stdin}"
+        opened.append(os.open(stdin or os.devnull, os.O_RDONLY))
+        step = f"open output {stdout}"
+        opened.append(os.open(stdout, _WRITE, 0o644) if stdout else os.open(os.devnull, _WRITE))
+        step = f"open error {stderr}"
+        if stderr is not None and stderr == stdout:
+            err = opened[1]
+        else:
+            opened.append(os.open(stderr, _WRITE, 0o644) if stderr else os.open(os.devnull, _WRITE))
+            err = opened[2]
+        step = f"execute {argv[0]}"
+        try:
+            child = subprocess.Popen(
+                argv,
+                stdin=opened[0],
+                stdout=opened[1],
+                stderr=err,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            if exc.filename is not None and str(exc.filename) == str(cwd):
+                step = f"change to directory {cwd}"
+            raise
+        # Reaped by the Reaper (wait4 gives the usage the terminate event reports), never by
+        # subprocess: a Popen with no return code would be waited for by the next Popen.
+        child.returncode = 0
+        return child.pid
+    except OSError as exc:
+        raise SetupError(f"cannot {step}: {exc.strerror}") from exc
+    finally:
+        for fd in opened:
+            os.close(fd)
 
 
 def read_setup_error(fd: int) -> str | None:

@@ -616,6 +616,10 @@ class DagRun:
         except TransferError as exc:
             self._held_and_removed(run, running, exc.reason, exc.code, exc.subcode, release=True)
             return
+        except proc.SetupError as exc:
+            # HTCondor would hold a job whose files cannot be opened or program not started.
+            self._held_and_removed(run, running, f"Error from starter: {exc}", 6, 0, release=True)
+            return
         except OSError as exc:
             reason = f"Error from starter: cannot start job: {exc.strerror}: {exc.filename}"
             self._held_and_removed(run, running, reason, 6, exc.errno or 0, release=True)
@@ -814,9 +818,20 @@ class DagRun:
             self.post_running -= 1
             self._script_done(run, kind, value, None, time.time())
             return
-        pid, error_fd = proc.spawn(
-            argv, self.engine_env, node_dir, None, None, None, inprocess, identity
-        )
+        try:
+            pid, error_fd = proc.spawn(
+                argv, self.engine_env, node_dir, None, None, None, inprocess, identity
+            )
+        except proc.SetupError as exc:
+            self.out.line(
+                f"ERROR: {kind.upper()} script of node {node.name} failed to start: {exc}"
+            )
+            if kind == "pre":
+                self.pre_running -= 1
+            else:
+                self.post_running -= 1
+            self._script_done(run, kind, 127, None, time.time())
+            return
         self.reaper.add(pid)
         self.running[pid] = Running(kind, node.name, time.time(), run.cluster, error_fd=error_fd)
         self._record_pid(pid)
