@@ -1,13 +1,14 @@
 """Job isolation: run every job as an unprivileged Unix account, as HTCondor's starter does.
 
 When the engine runs as root and `EngineConfig.job_user` names an account, every process it
-starts for the DAG (job wrapper, transfer/registration jobs, PRE/POST scripts, also the forked
-in-process wrapper) drops to that account's uid, gid and supplementary groups before it runs,
-and the engine moves a job's files in and out of its scratch directory with that account's
-rights (`acting_as`), so a symlink a job leaves behind can never make the engine read or write
-something the job could not. What stays root: the engine's own files in the submit directory,
-each job's `.out`/`.err` (opened before the drop, never through a symlink) and the POST verdict
-`aerie-lite exitcode` run inside the engine.
+starts for the DAG (job wrapper, transfer/registration jobs, PRE/POST scripts, also the
+starters and forks that run the wrapper in-process) drops to that account's uid, gid and
+supplementary groups before it runs, and a job's files move in and out of its scratch
+directory with that account's rights (in its starter, or in the engine under `acting_as`), so
+a symlink a job leaves behind can never make the engine read or write something the job could
+not. What stays root: the engine's own files in the submit directory, each job's `.out`/`.err`
+(opened by the engine, never through a symlink) and the POST verdict `aerie-lite exitcode`
+(run in a starter that keeps the engine's rights, or inside the engine).
 
 Directory rights the job account gets (`prepare_submit_dir`, `make_job_scratch`):
 

@@ -1,15 +1,17 @@
 """Starting node processes and learning when they end, without a thread per process.
 
-Every job and script is forked into its own session (so `killpg` reaches everything it
-starts) with stdin/stdout/stderr already pointing at the files the submit description names.
-Exits are noticed through pidfds in one selector and reaped with `os.wait4`, which also gives
-the CPU times and peak RSS the terminate event reports.
+Every job and script runs in its own session (so `killpg` reaches everything it starts) with
+stdin/stdout/stderr pointing at the files the submit description names: exec'd through
+`subprocess` (vfork) when it runs as the engine's user, else forked (the child drops to the job
+account before exec). Exits are noticed through pidfds in one selector and reaped with
+`os.wait4`, which also gives the CPU times and peak RSS the terminate event reports; the same
+selector carries the answers of starters (starter.py).
 
-Fast path: when the program to run is the submit directory's `aerie-lite` job wrapper and the
-wrapper's package is importable, the forked child calls `worker.lite.__main__.main(argv)`
-directly instead of exec'ing a fresh interpreter. Files, environment, working directory, exit
-status and events are the same; only the ~30 ms interpreter start-up is saved, which is what
-makes 150 wrapped jobs per second possible on two cores.
+In-process path: when the program to run is the submit directory's `aerie-lite` job wrapper
+and the wrapper's package is importable, `worker.lite.__main__.main(argv)` is called directly
+instead of exec'ing a fresh interpreter (~30 ms of start-up saved) — by a long-lived starter
+(the default), or in a fork of the engine per job (`EngineConfig(starters=False)`). Files,
+environment, working directory, exit status and events are the same.
 """
 
 from __future__ import annotations
