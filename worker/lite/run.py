@@ -435,7 +435,15 @@ def _peak_rss_kb() -> int:
 
 
 def _tempfile(scratch: str, name: str) -> IO[bytes]:
-    """An anonymous capture file (unlinked at once, so nothing is left for HTCondor to see)."""
+    """An anonymous capture file in scratch, so nothing is left for HTCondor to see: an
+    `O_TMPFILE` file where the file system has them (no directory entry is ever made, which
+    saves a create and an unlink per task), else a named one unlinked at once."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if flag:
+        try:
+            return os.fdopen(os.open(scratch, flag | os.O_RDWR, 0o600), "w+b")
+        except OSError:
+            pass  # not supported here (e.g. some network file systems)
     path = os.path.join(scratch, f".aerie-lite.{os.getpid()}.{name}")
     fh = open(path, "w+b")
     os.unlink(path)

@@ -568,3 +568,22 @@ def test_wall_time_also_kills_the_docker_container(run_job, tmp_path: Path) -> N
     signame, name = kills.read_text().split()[1:3]
     command = rec["container"]["command"]
     assert signame == "SIGTERM" and name == command[command.index("--name") + 1]
+
+
+@pytest.mark.parametrize("tmpfile", [True, False], ids=["O_TMPFILE", "named-then-unlinked"])
+def test_capture_files_leave_nothing_in_scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmpfile: bool
+) -> None:
+    from worker.lite import run as lite_run
+
+    if not tmpfile:
+        monkeypatch.setattr(os, "O_TMPFILE", 0, raising=False)
+    handle = lite_run._tempfile(str(tmp_path), "out")
+    try:
+        handle.write(b"captured\n")
+        handle.flush()
+        handle.seek(0)
+        assert handle.read() == b"captured\n"
+        assert list(tmp_path.iterdir()) == [], "HTCondor would send a leftover file back"
+    finally:
+        handle.close()
