@@ -122,7 +122,7 @@ def test_progress_moves_while_running_and_provenance_is_complete_at_the_end(
     wf.add("B")
     # C outlives the engine's first status-file rewrite (NODE_STATUS_FILE every 5 s) with A
     # and B done, so a watcher that shows progress at all shows a count between 0 and total.
-    wf.add("C", sleep=7)
+    wf.add("C", sleep=8)
     result = aerie("run", str(wf.write()), "-s", "local", "--wait", "--interval", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     run_id = run_id_of(result.stdout)
