@@ -241,3 +241,19 @@ def test_a_failed_stage_in_holds_the_job_before_it_executes(tmp_path: Path) -> N
     executed = {ev.cluster for ev in evs if ev.type == E.EXECUTE}
     assert not held_clusters & executed, "a job whose inputs never arrived never executed"
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_request_too_large_for_a_starter_runs_the_old_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # POST scripts get the engine's whole environment: 1 MB of it cannot go over a starter's
+    # socket, so the verdicts are judged inside the engine instead, with the same outcome.
+    monkeypatch.setenv("AERIE_TEST_BULK", "x" * (1 << 20))
+    dag = planned(tmp_path / "wf", [("noop", "/bin/true", [])] * 3)
+    result = run(dag, EngineConfig(cpus=2, scratch_root=tmp_path / "scratch"))
+    assert result.exit_code == 0, dagman_out(dag)[-3000:]
+    verdicts = dag.with_name(dag.name.replace(".dag", ".exitcode.log")).read_text()
+    assert len(verdicts.splitlines()) == 3
+    line = next(line for line in dagman_out(dag).splitlines() if "Starters:" in line)
+    served = int(line.split("forked,")[1].split()[0])
+    assert served == 4, "the jobs (3 + create-dir) went to starters, the POSTs did not"

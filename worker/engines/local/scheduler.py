@@ -689,7 +689,9 @@ class DagRun:
     def _send_to_starter(
         self, request: Request, fds: list[int], identity: isolation.JobIdentity | None
     ) -> int | None:
-        """Send `request` to an idle (or new) starter; its pid, or None if too large."""
+        """Send `request` to an idle (or new) starter; its pid, or None when no starter
+        takes it (too large for the socket, or a new starter died at once): the caller then
+        runs it the old way."""
         assert self.starters is not None
         while True:
             starter, new = self.starters.take(identity)
@@ -699,11 +701,12 @@ class DagRun:
                 starter.send(request, fds)
             except OSError as exc:
                 if exc.errno == errno.EMSGSIZE:
-                    self.starters.release(starter)
+                    self.starters.release(starter, served=False)
                     return None
                 self.starters.retire(starter)  # died while idle: its pidfd will tell
                 if new:
-                    raise
+                    self.out.line(f"WARNING: a new starter did not take a request: {exc}")
+                    return None
                 continue
             return starter.pid
 

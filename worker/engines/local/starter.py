@@ -183,11 +183,12 @@ class StarterPool:
         starter.busy = True
         return starter, True
 
-    def release(self, starter: Starter) -> None:
-        """The starter's job is over: keep it for the next one, or retire it."""
+    def release(self, starter: Starter, served: bool = True) -> None:
+        """The starter's job is over (or was never sent): keep it for the next, or retire it."""
         starter.busy = False
-        starter.served += 1
-        self.served += 1
+        if served:
+            starter.served += 1
+            self.served += 1
         if starter.dead:
             return
         if starter.served >= MAX_JOBS_PER_STARTER:
