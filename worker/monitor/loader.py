@@ -114,18 +114,33 @@ class _Pass(Tracker):
         for c in self.s.scalars(select(MonitorCursor).where(MonitorCursor.wf_id == self.wf_id)):
             self.cursors[c.path] = c
 
-    def load_jobs(self) -> None:
-        for row in self.s.execute(
-            select(
-                Job.exec_job_id,
-                Job.job_id,
-                Job.submit_file,
-                Job.post_script,
-                Job.pre_script,
-                Job.type_desc,
-            ).where(Job.wf_id == self.wf_id)
-        ):
-            self.jobs[row[0]] = JobInfo(row[1], row[2], row[3] is not None, row[3], row[4], row[5])
+    def load_jobs(self, sched_ids: set[str], nodes: set[str]) -> None:
+        """The jobs this pass's records can reach (named, or owning an instance with a condor
+        id they name; the same ones `load_instances` lists), and the restart count."""
+        cols = select(
+            Job.exec_job_id,
+            Job.job_id,
+            Job.submit_file,
+            Job.post_script,
+            Job.pre_script,
+            Job.type_desc,
+        )
+        ji = table_of(JobInstance)
+        queries = [
+            cols.where(Job.wf_id == self.wf_id, Job.exec_job_id.in_(chunk))
+            for chunk in _chunks(sorted(nodes), 500)
+        ] + [
+            cols.where(
+                Job.wf_id == self.wf_id,
+                Job.job_id.in_(select(ji.c.job_id).where(ji.c.sched_id.in_(chunk))),
+            )
+            for chunk in _chunks(sorted(i for i in sched_ids if i), 500)
+        ]
+        for query in queries:
+            for row in self.s.execute(query):
+                self.jobs[row[0]] = JobInfo(
+                    row[1], row[2], row[3] is not None, row[3], row[4], row[5]
+                )
         self.restarts = (
             self.s.scalar(
                 select(func.count())
@@ -697,12 +712,11 @@ def _monitor_pass(
     p.result.events = len(events) + len(lines)
 
     if events or lines:
+        sched_ids = {e.sched_id for e in events} | {line.value for line in lines if line.value}
+        names = {e.node for e in events if e.node} | {line.node for line in lines}
         if not static_now:
-            p.load_jobs()
-        p.load_instances(
-            {e.sched_id for e in events} | {line.value for line in lines if line.value},
-            {e.node for e in events if e.node} | {line.node for line in lines},
-        )
+            p.load_jobs(sched_ids, names)
+        p.load_instances(sched_ids, names)
         merged: list[tuple[float, int, int, Any]] = []
         for i, e in enumerate(events):
             merged.append((e.timestamp, 1, i, e))
