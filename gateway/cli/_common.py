@@ -1,22 +1,31 @@
-"""Helpers shared by the CLI modules: settings, a migrated database, error reporting."""
+"""Helpers shared by the CLI modules: settings, a migrated database, error reporting.
+
+Importing this module costs only click: settings (pydantic), the database (SQLAlchemy) and
+migrations (Alembic) are imported by the helpers that use them, so `aerie CMD --help` and the
+commands that need no database do not pay for them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
-from gateway.db import migrate
-from gateway.db.session import Database, session_scope
-from gateway.errors import AerieError
-from gateway.settings import Settings, get_settings
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from gateway.db.session import Database
+    from gateway.settings import Settings
 
 
 def load_settings() -> Settings:
     """Settings for this command, with configuration errors shown as a clean message."""
+    from gateway.settings import get_settings
+
     try:
         return get_settings()
     except Exception as exc:  # pydantic ValidationError, TOML errors, unreadable files
@@ -30,6 +39,9 @@ def open_database(settings: Settings) -> Database:
     step. A server database (PostgreSQL) is migrated only by `aerie db upgrade`, an explicit
     operator decision; commands refuse to run against an outdated schema.
     """
+    from gateway.db import migrate
+    from gateway.db.session import Database
+
     database = Database.from_settings(settings)
     if settings.is_sqlite:
         migrate.upgrade(settings.database_url)
@@ -42,6 +54,9 @@ def open_database(settings: Settings) -> Database:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """Open the configured database, yield a session, commit; domain errors become CLI errors."""
+    from gateway.db.session import session_scope
+    from gateway.errors import AerieError
+
     database = open_database(load_settings())
     try:
         with session_scope(database.sessions) as session:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from gateway.cli._common import load_settings
-from gateway.db import migrate
-from gateway.db.session import Database
 
 
 @click.group("db")
@@ -18,6 +16,8 @@ def db() -> None:
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
+    from gateway.db import migrate
+
     settings = load_settings()
     migrate.upgrade(settings.database_url, revision)
     click.echo(f"database upgraded to {revision}")
@@ -27,6 +27,8 @@ def upgrade(revision: str) -> None:
 @click.argument("revision")
 def downgrade(revision: str) -> None:
     """Downgrade the schema to REVISION ('-1' for one step, 'base' to drop every table)."""
+    from gateway.db import migrate
+
     settings = load_settings()
     migrate.downgrade(settings.database_url, revision)
     click.echo(f"database downgraded to {revision}")
@@ -35,6 +37,9 @@ def downgrade(revision: str) -> None:
 @db.command("current")
 def current() -> None:
     """Show the revision the database is at, and whether that is the head."""
+    from gateway.db import migrate
+    from gateway.db.session import Database
+
     settings = load_settings()
     database = Database.from_settings(settings)
     try:

@@ -11,9 +11,6 @@ import textwrap
 import click
 
 from gateway.cli._common import load_settings, open_database
-from gateway.db.session import session_scope
-from gateway.errors import AerieError
-from gateway.services import users as user_service
 from gateway.settings import Settings
 
 
@@ -56,7 +53,10 @@ def serve(host: str, port: int, log_level: str) -> None:
     """
     import uvicorn
 
+    from gateway.db.session import session_scope
+    from gateway.errors import AerieError
     from gateway.main import create_app
+    from gateway.services import users as user_service
 
     settings = load_settings()
     database = open_database(settings)

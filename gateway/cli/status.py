@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 LEVELS = ("summary", "wf_stats", "jb_stats", "tf_stats", "ti_stats", "int_stats", "hosts")
 FILE_TITLES = {

@@ -6,8 +6,10 @@ import click
 
 from gateway.auth.tokens import ALL_SCOPES, DEFAULT_SCOPES
 from gateway.cli._common import fmt_time, unit_of_work
-from gateway.services import tokens as token_service
-from gateway.services import users as user_service
+
+DEFAULT_EXPIRES_IN_DAYS = 90
+"""`gateway.services.tokens.DEFAULT_EXPIRES_IN_DAYS` (a test keeps them equal), repeated here so
+that `aerie tokens --help` does not import the service, hence SQLAlchemy and every model."""
 
 
 @click.group("tokens")
@@ -30,13 +32,16 @@ def tokens() -> None:
 @click.option(
     "--expires-in",
     type=click.IntRange(min=1),
-    default=token_service.DEFAULT_EXPIRES_IN_DAYS,
+    default=DEFAULT_EXPIRES_IN_DAYS,
     show_default=True,
     metavar="DAYS",
     help="Days until the token expires.",
 )
 def create(user: str, name: str, scopes: tuple[str, ...], expires_in: int) -> None:
     """Create a token for USER and print it (it is shown only this once)."""
+    from gateway.services import tokens as token_service
+    from gateway.services import users as user_service
+
     with unit_of_work() as session:
         owner = user_service.get_user_by_name_or_raise(session, user)
         created = token_service.create_token(
@@ -55,6 +60,9 @@ def create(user: str, name: str, scopes: tuple[str, ...], expires_in: int) -> No
 @click.argument("user")
 def list_(user: str) -> None:
     """List USER's tokens (never their secret values)."""
+    from gateway.services import tokens as token_service
+    from gateway.services import users as user_service
+
     with unit_of_work() as session:
         owner = user_service.get_user_by_name_or_raise(session, user)
         click.echo(
@@ -74,6 +82,8 @@ def list_(user: str) -> None:
 @click.argument("token_id", metavar="ID", type=int)
 def revoke(token_id: int) -> None:
     """Revoke the token with id ID; it stops working at once."""
+    from gateway.services import tokens as token_service
+
     with unit_of_work() as session:
         token = token_service.revoke_token(session, token_id=token_id)
         click.echo(f"revoked token {token.id} ({token.name}) of user {token.user.name}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from gateway.cli._common import fmt_time, unit_of_work
-from gateway.services import users as user_service
 
 
 @click.group("users")
@@ -19,6 +18,8 @@ def users() -> None:
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
 def create(name: str, email: str | None, admin: bool) -> None:
     """Create the user NAME."""
+    from gateway.services import users as user_service
+
     with unit_of_work() as session:
         user = user_service.create_user(session, name=name, email=email, is_admin=admin)
         click.echo(f"created user {user.name} (id {user.id}{', admin' if user.is_admin else ''})")
@@ -27,6 +28,8 @@ def create(name: str, email: str | None, admin: bool) -> None:
 @users.command("list")
 def list_() -> None:
     """List every user."""
+    from gateway.services import users as user_service
+
     with unit_of_work() as session:
         rows = user_service.list_users(session)
         click.echo(f"{'ID':>4}  {'NAME':<20} {'EMAIL':<28} {'ADMIN':<5} {'LAST LOGIN':<20}")
