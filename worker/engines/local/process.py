@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from worker.engines.local.isolation import JobIdentity, drop
 
@@ -76,11 +76,6 @@ class Exit:
     user_cpu: float
     system_cpu: float
     max_rss_kb: int
-    # Only for jobs run by a starter (starter.py), which also stages their files:
-    bytes_out: int = 0
-    transfer_error: Any = None  # submit.TransferError from stage-out
-    scratch_clean: bool = False  # the starter emptied the job's scratch directory
-    via_starter: bool = False
 
     @property
     def value(self) -> int:
@@ -130,6 +125,35 @@ def spawn(
     return pid, err_r
 
 
+def open_stdio(
+    stdin: Path | None, stdout: Path | None, stderr: Path | None, nofollow: bool = False
+) -> tuple[list[int], list[int]]:
+    """Open a program's standard files here, in the engine: (descriptors to close afterwards,
+    the three for fds 0-2). `nofollow` refuses symlinks (jobs that run as another account).
+    A failure raises `SetupError` naming the file (``cannot open output X: reason``)."""
+    no_link = os.O_NOFOLLOW if nofollow else 0
+    opened: list[int] = []
+    step = "start"
+    try:
+        step = f"open input {stdin}"
+        opened.append(os.open(stdin or os.devnull, os.O_RDONLY | (no_link if stdin else 0)))
+        step = f"open output {stdout}"
+        opened.append(
+            os.open(stdout, _WRITE | no_link, 0o644) if stdout else os.open(os.devnull, _WRITE)
+        )
+        step = f"open error {stderr}"
+        if stderr is not None and stderr == stdout:
+            return opened, [opened[0], opened[1], opened[1]]
+        opened.append(
+            os.open(stderr, _WRITE | no_link, 0o644) if stderr else os.open(os.devnull, _WRITE)
+        )
+        return opened, list(opened)
+    except OSError as exc:
+        for fd in opened:
+            os.close(fd)
+        raise SetupError(f"cannot {step}: {exc.strerror}") from exc
+
+
 def _spawn_exec(
     argv: list[str],
     env: dict[str, str],
@@ -138,43 +162,29 @@ def _spawn_exec(
     stdout: Path | None,
     stderr: Path | None,
 ) -> int:
-    opened: list[int] = []
-    step = "start"
+    opened, fds = open_stdio(stdin, stdout, stderr)
+    step = f"execute {argv[0]}"
     try:
-        step = f"open input {stdin}"
-        opened.append(os.open(stdin or os.devnull, os.O_RDONLY))
-        step = f"open output {stdout}"
-        opened.append(os.open(stdout, _WRITE, 0o644) if stdout else os.open(os.devnull, _WRITE))
-        step = f"open error {stderr}"
-        if stderr is not None and stderr == stdout:
-            err = opened[1]
-        else:
-            opened.append(os.open(stderr, _WRITE, 0o644) if stderr else os.open(os.devnull, _WRITE))
-            err = opened[2]
-        step = f"execute {argv[0]}"
-        try:
-            child = subprocess.Popen(
-                argv,
-                stdin=opened[0],
-                stdout=opened[1],
-                stderr=err,
-                cwd=cwd,
-                env=env,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            if exc.filename is not None and str(exc.filename) == str(cwd):
-                step = f"change to directory {cwd}"
-            raise
-        # Reaped by the Reaper (wait4 gives the usage the terminate event reports), never by
-        # subprocess: a Popen with no return code would be waited for by the next Popen.
-        child.returncode = 0
-        return child.pid
+        child = subprocess.Popen(
+            argv,
+            stdin=fds[0],
+            stdout=fds[1],
+            stderr=fds[2],
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
     except OSError as exc:
+        if exc.filename is not None and str(exc.filename) == str(cwd):
+            step = f"change to directory {cwd}"
         raise SetupError(f"cannot {step}: {exc.strerror}") from exc
     finally:
         for fd in opened:
             os.close(fd)
+    # Reaped by the Reaper (wait4 gives the usage the terminate event reports), never by
+    # subprocess: a Popen with no return code would be waited for by the next Popen.
+    child.returncode = 0
+    return child.pid
 
 
 def read_setup_error(fd: int) -> str | None:
@@ -312,6 +322,14 @@ def call_inline(main: MainFunction, argv: list[str], cwd: Path) -> int:
         os.chdir(saved_cwd)
 
 
+class Answering(Protocol):
+    """A process whose answers arrive on a socket (starter.Starter)."""
+
+    pid: int
+
+    def receive(self) -> list[Any]: ...
+
+
 class Reaper:
     """Waits for any of the registered child processes to end (pidfd + selector), and for
     answers from starters (their sockets)."""
@@ -319,7 +337,7 @@ class Reaper:
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
         self._fds: dict[int, int] = {}
-        self._starters: dict[int, Any] = {}  # pid -> starter.Starter
+        self._starters: dict[int, Answering] = {}
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -335,7 +353,7 @@ class Reaper:
         self._fds[pid] = fd
         self._selector.register(fd, selectors.EVENT_READ, pid)
 
-    def watch_socket(self, fd: int, starter: Any) -> None:
+    def watch_socket(self, fd: int, starter: Answering) -> None:
         """Also wait for answers on a starter's socket (`starter.receive()` reads them)."""
         self._starters[starter.pid] = starter
         self._selector.register(fd, selectors.EVENT_READ, starter)
@@ -359,7 +377,7 @@ class Reaper:
 
     def wait(self, timeout: float | None) -> list[Any]:
         """What happened, waiting up to `timeout` seconds: exits of registered children, and
-        starters' answers (`starter.Started`, `starter.Held`, or an `Exit` for their job)."""
+        starters' answers (`starter.Started`, `starter.Held`, `starter.Finished`)."""
         events: list[Any] = []
         for key, _ in self._selector.select(timeout):
             data = key.data

@@ -59,7 +59,7 @@ from worker.engines.local.nodestate import (
     RunResult,
 )
 from worker.engines.local.rescue import write_rescue
-from worker.engines.local.starter import Held, Request, Started, StarterPool
+from worker.engines.local.starter import Finished, Held, Request, Started, StarterPool
 from worker.engines.local.statusfile import NodeSnapshot, render, write_atomically
 from worker.engines.local.submit import (
     JobSpec,
@@ -74,8 +74,6 @@ from worker.engines.local.submit import (
     transfer_inputs,
     transfer_outputs,
 )
-
-_WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 MAX_DEFERRED_PER_TURN = 256
 """Ready nodes that cannot start now (PRE throttle, local-universe limit, a request larger
@@ -643,34 +641,12 @@ class DagRun:
         for its socket): the caller then forks as before. Files that cannot be opened hold
         the job, as a starter's failure to open them would."""
         assert self.starters is not None
-        nofollow = os.O_NOFOLLOW if identity is not None else 0
-        opened: list[int] = []
-        step = "start"
         try:
-            step = f"open input {spec.input}"
-            flags = os.O_RDONLY | (nofollow if spec.input else 0)
-            opened.append(os.open(spec.input or os.devnull, flags))
-            step = f"open output {spec.output}"
-            opened.append(
-                os.open(spec.output, _WRITE | nofollow, 0o644)
-                if spec.output
-                else os.open(os.devnull, os.O_WRONLY)
+            opened, fds = proc.open_stdio(
+                spec.input, spec.output, spec.error, nofollow=identity is not None
             )
-            step = f"open error {spec.error}"
-            if spec.error is not None and spec.error == spec.output:
-                fds = [opened[0], opened[1], opened[1]]
-            else:
-                opened.append(
-                    os.open(spec.error, _WRITE | nofollow, 0o644)
-                    if spec.error
-                    else os.open(os.devnull, os.O_WRONLY)
-                )
-                fds = opened
-        except OSError as exc:
-            for fd in opened:
-                os.close(fd)
-            reason = f"Error from starter: cannot {step}: {exc.strerror}"
-            self._held_and_removed(run, running, reason, 6, 0, release=True)
+        except proc.SetupError as exc:
+            self._held_and_removed(run, running, f"Error from starter: {exc}", 6, 0, release=True)
             return True
         transfer = spec.transfer and running.scratch is not None
         request = Request("job", argv, env, cwd, spec if transfer else None, running.scratch)
@@ -728,6 +704,18 @@ class DagRun:
         self._jobstate(run, "EXECUTE", f"{cluster}.0", when)
         run.details = "running"
 
+    def _starter_bookkeeping(self, event: object) -> None:
+        """A starter that answered for good is free again; a process that ended may have
+        been a starter (idle or busy): the pool forgets it."""
+        if self.starters is None:
+            return
+        if isinstance(event, (Held, Finished)):
+            starter = self.starters.by_pid.get(event.pid)
+            if starter is not None:
+                self.starters.release(starter)
+        elif isinstance(event, proc.Exit):
+            self.starters.ended(event.pid)
+
     def _on_event(self, event: object) -> None:
         """One thing the reaper saw: a child's exit, or a starter's answer."""
         if isinstance(event, Started):
@@ -736,13 +724,7 @@ class DagRun:
                 running.bytes_in = event.bytes_in
                 self._executing(self.runs[running.name], running, event.when)
             return
-        if self.starters is not None:
-            if isinstance(event, Held) or (isinstance(event, proc.Exit) and event.via_starter):
-                starter = self.starters.by_pid.get(event.pid)
-                if starter is not None:
-                    self.starters.release(starter)
-            elif isinstance(event, proc.Exit):
-                self.starters.ended(event.pid)
+        self._starter_bookkeeping(event)
         if isinstance(event, Held):
             running = self.running.pop(event.pid, None)
             if running is not None:
@@ -751,7 +733,7 @@ class DagRun:
                     run, running, event.reason, event.code, event.subcode, release=True
                 )
             return
-        if isinstance(event, proc.Exit) and event.pid in self.running:
+        if isinstance(event, (proc.Exit, Finished)) and event.pid in self.running:
             self._handle_exit(event)
 
     def _take_scratch(self, cluster: int) -> Path:
@@ -905,7 +887,10 @@ class DagRun:
         return True
 
     # ------------------------------------------------------------------ endings
-    def _handle_exit(self, exited: proc.Exit) -> None:
+    def _handle_exit(self, ended: proc.Exit | Finished) -> None:
+        """A process ended, or a starter finished a job or script for us."""
+        finished = ended if isinstance(ended, Finished) else None
+        exited = ended.exit if isinstance(ended, Finished) else ended
         running = self.running.pop(exited.pid)
         run = self.runs[running.name]
         setup_error = proc.read_setup_error(running.error_fd) if running.error_fd >= 0 else None
@@ -926,7 +911,7 @@ class DagRun:
             self._release(running)
             self._held_and_removed(run, running, f"Error from starter: {setup_error}", 6, 0)
         else:
-            self._job_exited(run, running, exited)
+            self._job_exited(run, running, exited, finished)
 
     def _release(self, running: Running) -> None:
         spec = running.spec
@@ -944,7 +929,9 @@ class DagRun:
             if waiting:
                 heapq.heappush(self.ready, waiting.popleft())
 
-    def _job_exited(self, run: NodeRun, running: Running, exited: proc.Exit) -> None:
+    def _job_exited(
+        self, run: NodeRun, running: Running, exited: proc.Exit, finished: Finished | None = None
+    ) -> None:
         self._release(running)
         spec = running.spec
         assert spec is not None and running.cluster is not None
@@ -952,11 +939,12 @@ class DagRun:
         bytes_out = 0
         failure: TransferError | None = None
         if running.via_starter:
-            bytes_out = exited.bytes_out  # the starter staged the outputs out
-            if isinstance(exited.transfer_error, TransferError):
-                failure = exited.transfer_error
+            # The starter staged the outputs out (or died: then there is nothing to stage).
+            if finished is not None:
+                bytes_out, failure = finished.bytes_out, finished.transfer_error
             if running.scratch is not None:
-                self._return_scratch(running.scratch, clean=exited.scratch_clean)
+                clean = finished is not None and finished.scratch_clean
+                self._return_scratch(running.scratch, clean=clean)
         elif running.scratch is not None:
             try:
                 if spec.transfer and exited.signal is None:
@@ -1208,17 +1196,12 @@ class DagRun:
             for event in self.reaper.wait(min(remaining, 0.2)):
                 if isinstance(event, Started):
                     continue  # too late: it is being removed
-                if self.starters is not None:
-                    starter = self.starters.by_pid.get(event.pid)
-                    if isinstance(event, proc.Exit) and not event.via_starter:
-                        self.starters.ended(event.pid)
-                    elif starter is not None:
-                        self.starters.release(starter)
+                self._starter_bookkeeping(event)
                 if event.pid in self.running:
                     self._killed(event, reason)
         self._flush()
 
-    def _killed(self, exited: proc.Exit | Held, reason: str) -> None:
+    def _killed(self, exited: proc.Exit | Held | Finished, reason: str) -> None:
         running = self.running.pop(exited.pid)
         run = self.runs[running.name]
         now = time.time()

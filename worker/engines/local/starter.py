@@ -91,6 +91,20 @@ class Held:
 
 
 @dataclass
+class Finished:
+    """A starter's job or script ended; for a job, the starter also staged its outputs."""
+
+    exit: proc.Exit
+    bytes_out: int = 0
+    transfer_error: TransferError | None = None  # stage-out failed
+    scratch_clean: bool = False  # the starter emptied the job's scratch directory
+
+    @property
+    def pid(self) -> int:
+        return self.exit.pid
+
+
+@dataclass
 class Starter:
     pid: int
     sock: socket.socket
@@ -136,13 +150,16 @@ class Starter:
                 return Held(self.pid, str(msg["reason"]), int(msg["code"]), int(msg["subcode"]))
             if kind == "exit":
                 failure = msg.get("transfer_error")
-                return proc.Exit(
+                exited = proc.Exit(
                     pid=self.pid,
                     code=int(msg["code"]),
                     signal=None,
                     user_cpu=float(msg["utime"]),
                     system_cpu=float(msg["stime"]),
                     max_rss_kb=int(msg["maxrss"]),
+                )
+                return Finished(
+                    exited,
                     bytes_out=int(msg.get("bytes_out", 0)),
                     transfer_error=(
                         TransferError(
@@ -152,7 +169,6 @@ class Starter:
                         else None
                     ),
                     scratch_clean=bool(msg.get("clean", False)),
-                    via_starter=True,
                 )
         except (ValueError, KeyError, TypeError):
             pass
@@ -321,17 +337,9 @@ def _job(
         except TransferError as exc:
             for fd in fds:
                 os.close(fd)
-            clean = empty_directory(scratch)
-            _answer(
-                sock,
-                {
-                    "t": "held",
-                    "reason": exc.reason,
-                    "code": exc.code,
-                    "subcode": exc.subcode,
-                    "clean": clean,
-                },
-            )
+            # Scratch is emptied by the engine, as for every job it holds.
+            held = {"t": "held", "reason": exc.reason, "code": exc.code, "subcode": exc.subcode}
+            _answer(sock, held)
             return
     _answer(sock, {"t": "started", "when": time.time(), "bytes_in": inputs.bytes if inputs else 0})
     answer = _run_main(request, fds, main, devnull)
